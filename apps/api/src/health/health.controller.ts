@@ -1,0 +1,50 @@
+import { Controller, Get, Inject, Res } from '@nestjs/common';
+import type { Response } from 'express';
+import { CHUNK_LEASE, CHUNK_STORAGE, ChunkLease, ChunkStorage, UPLOAD_REPOSITORY, UploadRepository } from '@app/core';
+import { PublicRoute } from '../http/api-key.guard';
+
+const CHECK_TIMEOUT_MS = 2_000;
+
+async function check(probe: () => Promise<void>): Promise<'up' | 'down'> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error('timed out')), CHECK_TIMEOUT_MS);
+  });
+  try {
+    await Promise.race([probe(), timeout]);
+    return 'up';
+  } catch {
+    return 'down';
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+@Controller('health')
+@PublicRoute()
+export class HealthController {
+  constructor(
+    @Inject(UPLOAD_REPOSITORY) private readonly uploads: UploadRepository,
+    @Inject(CHUNK_LEASE) private readonly leases: ChunkLease,
+    @Inject(CHUNK_STORAGE) private readonly storage: ChunkStorage,
+  ) {}
+
+  /** The process is up and serving HTTP. */
+  @Get('live')
+  live() {
+    return { status: 'ok' };
+  }
+
+  /** Postgres, Redis and the storage directory all answer: this replica can take uploads. */
+  @Get('ready')
+  async ready(@Res({ passthrough: true }) response: Response) {
+    const [postgres, redis, storage] = await Promise.all([check(() => this.uploads.ping()), check(() => this.leases.ping()), check(() => this.storage.ping())]);
+    const checks = { postgres, redis, storage };
+    if (Object.values(checks).every((state) => state === 'up')) return { status: 'ok', checks };
+    const down = Object.entries(checks)
+      .filter(([, state]) => state === 'down')
+      .map(([name]) => name);
+    response.status(503);
+    return { statusCode: 503, code: 'SERVICE_UNAVAILABLE', message: `Not ready: ${down.join(', ')} unavailable.`, status: 'unavailable', checks };
+  }
+}

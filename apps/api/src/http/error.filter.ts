@@ -1,0 +1,82 @@
+import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger } from '@nestjs/common';
+import type { Request, Response } from 'express';
+import { ServiceUnavailableError, UploadError } from '@app/core';
+import { ERROR_STATUS } from './error-status';
+import { unavailableDependency } from './unavailable-dependency';
+
+export interface ErrorBody {
+  statusCode: number;
+  code: string;
+  message: string;
+  [detail: string]: unknown;
+}
+
+const HTTP_CODES: Record<number, { code: string; message: string }> = {
+  400: { code: 'VALIDATION_FAILED', message: 'The request is malformed.' },
+  401: { code: 'UNAUTHORIZED', message: 'Authentication is required.' },
+  404: { code: 'NOT_FOUND', message: 'There is no such route: check the method and path against the API reference in the README.' },
+  405: { code: 'METHOD_NOT_ALLOWED', message: 'This route does not accept that method.' },
+  413: { code: 'VALIDATION_FAILED', message: 'The request body is too large.' },
+  415: { code: 'VALIDATION_FAILED', message: 'Send the body as application/json.' },
+};
+
+/**
+ * Turns every error into the contract's JSON body. Domain errors keep their code and message;
+ * an unreachable Postgres or Redis is a 503; anything unexpected is logged here and reaches
+ * the client only as a generic 500, never as a stack trace or a server path.
+ */
+@Catch()
+export class ErrorFilter implements ExceptionFilter {
+  private readonly logger = new Logger('Errors');
+
+  catch(exception: unknown, host: ArgumentsHost): void {
+    const http = host.switchToHttp();
+    const request = http.getRequest<Request>();
+    const response = http.getResponse<Response>();
+    if (response.headersSent || request.socket.destroyed) {
+      // The client is gone or the answer was already streaming: nobody to tell.
+      if (!response.writableEnded) response.destroy();
+      return;
+    }
+
+    const { body, retryAfterSeconds } = this.describe(exception, request);
+    if (retryAfterSeconds !== undefined) response.setHeader('Retry-After', String(retryAfterSeconds));
+    response.status(body.statusCode).json(body);
+  }
+
+  private describe(exception: unknown, request: Request): { body: ErrorBody; retryAfterSeconds?: number } {
+    let error = exception;
+    if (!(error instanceof UploadError) && !(error instanceof HttpException)) {
+      const dependency = unavailableDependency(error);
+      if (dependency) {
+        this.logger.warn(`${request.method} ${request.path}: ${dependency} is unavailable (${(error as Error).message})`);
+        error = new ServiceUnavailableError(dependency);
+      }
+    }
+
+    if (error instanceof UploadError) {
+      return { body: { statusCode: ERROR_STATUS[error.code], code: error.code, message: error.message, ...error.details }, retryAfterSeconds: error.retryAfterSeconds };
+    }
+    if (error instanceof HttpException) {
+      const statusCode = error.getStatus();
+      const known = HTTP_CODES[statusCode];
+      if (known) return { body: { statusCode, code: known.code, message: describeHttpException(error) ?? known.message } };
+    }
+
+    this.logger.error(`${request.method} ${request.path} failed`, (exception as Error)?.stack ?? String(exception));
+    return { body: { statusCode: 500, code: 'INTERNAL_ERROR', message: 'The server failed to handle this request; nothing was recorded. Retry it, and report it if it persists.' } };
+  }
+}
+
+/** Body-parser failures are thrown as HttpExceptions with a type we can explain to the client. */
+function describeHttpException(error: HttpException): string | null {
+  const cause = (error.cause ?? {}) as { type?: string };
+  switch (cause.type) {
+    case 'entity.parse.failed':
+      return 'The body is not valid JSON: send a JSON object.';
+    case 'entity.too.large':
+      return 'The JSON body is larger than 64 KiB.';
+    default:
+      return null;
+  }
+}

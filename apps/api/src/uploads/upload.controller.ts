@@ -1,0 +1,94 @@
+import { Controller, Delete, Get, HttpCode, Inject, Param, Post, Req, Res } from '@nestjs/common';
+import type { Request, Response } from 'express';
+import { pipeline } from 'node:stream/promises';
+import { APP_CONFIG, AppConfig } from '@app/config';
+import { CHUNK_STORAGE, Caller, ChunkStorage, UploadError, UploadService, assertUploadId, contentDisposition, parseRangeHeader } from '@app/core';
+import { CurrentCaller } from '../http/caller';
+import { readJsonBody } from '../http/json-body';
+import { publicBaseUrl } from '../http/public-url';
+import { ROUTE_PREFIX, initiateView, statusView } from './upload-views';
+
+/** How long clients should wait between polls while a file is assembling. */
+const ASSEMBLY_POLL_SECONDS = 2;
+
+@Controller(ROUTE_PREFIX)
+export class UploadController {
+  constructor(
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    @Inject(CHUNK_STORAGE) private readonly storage: ChunkStorage,
+    private readonly uploads: UploadService,
+  ) {}
+
+  @Post('initiate')
+  async initiate(@Req() request: Request, @Res({ passthrough: true }) response: Response, @CurrentCaller() caller: Caller) {
+    const body = await readJsonBody(request);
+    const idempotencyKey = request.headers['idempotency-key'];
+    const { session, created } = await this.uploads.initiate(body, caller, typeof idempotencyKey === 'string' ? idempotencyKey : null);
+    const view = initiateView(session, publicBaseUrl(this.config.publicBaseUrl, request));
+    response.status(created ? 201 : 200).setHeader('Location', view.statusUrl);
+    return view;
+  }
+
+  @Get('uploads/:uploadId')
+  async status(@Param('uploadId') uploadId: string, @Req() request: Request, @CurrentCaller() caller: Caller) {
+    const session = await this.uploads.get(assertUploadId(uploadId), caller);
+    return statusView(session, await this.uploads.progress(session), publicBaseUrl(this.config.publicBaseUrl, request));
+  }
+
+  @Post('uploads/:uploadId/complete')
+  async complete(@Param('uploadId') uploadId: string, @Req() request: Request, @Res({ passthrough: true }) response: Response, @CurrentCaller() caller: Caller) {
+    const id = assertUploadId(uploadId);
+    const { session, state } = await this.uploads.complete(id, caller, await readJsonBody(request));
+    if (state === 'assembling') response.status(202).setHeader('Retry-After', String(ASSEMBLY_POLL_SECONDS));
+    else response.status(200);
+    return statusView(session, { missingChunks: [], missingRanges: [] }, publicBaseUrl(this.config.publicBaseUrl, request));
+  }
+
+  @Delete('uploads/:uploadId')
+  @HttpCode(204)
+  async abort(@Param('uploadId') uploadId: string, @CurrentCaller() caller: Caller): Promise<void> {
+    await this.uploads.abort(assertUploadId(uploadId), caller);
+  }
+
+  /** The assembled file: streamed, with a strong ETag (its SHA-256) and single-range support. */
+  @Get('uploads/:uploadId/file')
+  async download(@Param('uploadId') uploadId: string, @Req() request: Request, @Res() response: Response, @CurrentCaller() caller: Caller): Promise<void> {
+    const session = await this.uploads.getDownloadable(assertUploadId(uploadId), caller);
+    const etag = `"${session.sha256}"`;
+    response.setHeader('ETag', etag);
+    response.setHeader('Accept-Ranges', 'bytes');
+    response.setHeader('Content-Type', session.contentType ?? 'application/octet-stream');
+    response.setHeader('Content-Disposition', contentDisposition(session.fileName));
+    response.setHeader('Last-Modified', (session.completedAt ?? session.updatedAt).toUTCString());
+    response.setHeader('Cache-Control', 'private, no-transform');
+
+    if (request.headers['if-none-match']?.split(/\s*,\s*/).includes(etag)) {
+      response.status(304).end();
+      return;
+    }
+    // If-Range with another validator means the client's copy is stale: send the whole file.
+    const ifRange = request.headers['if-range'];
+    const range = ifRange === undefined || ifRange === etag ? parseRangeHeader(request.headers.range, session.fileSize) : ({ kind: 'full' } as const);
+    if (range.kind === 'unsatisfiable') {
+      response.setHeader('Content-Range', `bytes */${session.fileSize}`);
+      throw new UploadError('RANGE_NOT_SATISFIABLE', `The requested range is outside the ${session.fileSize}-byte file.`, { fileSize: session.fileSize });
+    }
+
+    if (range.kind === 'partial') {
+      const { start, end } = range.range;
+      response.status(206).setHeader('Content-Range', `bytes ${start}-${end}/${session.fileSize}`);
+      response.setHeader('Content-Length', String(end - start + 1));
+    } else {
+      response.status(200).setHeader('Content-Length', String(session.fileSize));
+    }
+    if (request.method === 'HEAD' || session.fileSize === 0) {
+      response.end();
+      return;
+    }
+    const stream = this.storage.readPublished(session.id, range.kind === 'partial' ? range.range : undefined);
+    await pipeline(stream, response).catch((error: Error) => {
+      // Headers are out: all we can do is cut the connection so the client sees a short body.
+      response.destroy(error);
+    });
+  }
+}

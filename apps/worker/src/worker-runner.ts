@@ -1,0 +1,66 @@
+import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { Job, Worker } from 'bullmq';
+import type Redis from 'ioredis';
+import { APP_CONFIG, AppConfig } from '@app/config';
+import { EXPIRY_SCHEDULER_ID, JOB_QUEUE, JobName, QUEUES, QueueName, Queues, REDIS } from '@app/queue';
+import { AssemblyProcessor } from './assembly.processor';
+import { ExpiryProcessor } from './expiry.processor';
+
+/**
+ * Starts one BullMQ worker per queue and routes each job to its processor. Every job name
+ * must have a handler (the type says so, and start-up checks it); `close()` runs on SIGTERM
+ * so active jobs finish or are handed back cleanly.
+ */
+@Injectable()
+export class WorkerRunner implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly logger = new Logger('Worker');
+  private readonly workers: Worker[] = [];
+
+  constructor(
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    @Inject(REDIS) private readonly redis: Redis,
+    @Inject(QUEUES) private readonly queues: Queues,
+    assembly: AssemblyProcessor,
+    expiry: ExpiryProcessor,
+  ) {
+    this.handlers = { assemble: (job) => assembly.process(job as Job<{ uploadId: string }>), 'expire-sessions': () => expiry.process() };
+  }
+
+  private readonly handlers: Record<JobName, (job: Job) => Promise<unknown>>;
+
+  async onApplicationBootstrap(): Promise<void> {
+    for (const name of Object.keys(JOB_QUEUE) as JobName[]) {
+      if (typeof this.handlers[name] !== 'function') throw new Error(`No handler for job "${name}"`);
+    }
+    const concurrency: Record<QueueName, number> = { assembly: this.config.workerConcurrency, maintenance: 1 };
+    for (const queueName of Object.keys(concurrency) as QueueName[]) {
+      const worker = new Worker(queueName, (job) => this.route(queueName, job), {
+        connection: this.redis,
+        prefix: this.config.redisPrefix,
+        concurrency: concurrency[queueName],
+        lockDuration: this.config.workerLockDurationMs,
+        stalledInterval: this.config.workerLockDurationMs,
+        // A worker killed mid-job stalls it; another replica picks it up. Only a job that keeps
+        // killing its workers gives up.
+        maxStalledCount: 10,
+      });
+      worker.on('error', (error) => this.logger.warn(`Worker ${queueName}: ${error.message}`));
+      worker.on('failed', (job, error) => this.logger.warn(`Job ${job?.name} ${job?.id} failed (attempt ${job?.attemptsMade}): ${error.message}`));
+      this.workers.push(worker);
+    }
+
+    await this.queues.maintenance.upsertJobScheduler(EXPIRY_SCHEDULER_ID, { every: this.config.expirySweepIntervalMs }, { name: 'expire-sessions', data: {} });
+    await Promise.all(this.workers.map((worker) => worker.waitUntilReady()));
+    this.logger.log(`Worker ready (assembly concurrency ${this.config.workerConcurrency})`);
+  }
+
+  private route(queueName: QueueName, job: Job): Promise<unknown> {
+    const name = job.name as JobName;
+    if (JOB_QUEUE[name] !== queueName) throw new Error(`Job "${job.name}" does not belong on queue ${queueName}`);
+    return this.handlers[name](job);
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await Promise.all(this.workers.map((worker) => worker.close()));
+  }
+}

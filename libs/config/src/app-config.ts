@@ -1,0 +1,163 @@
+import { isAbsolute, resolve } from 'node:path';
+
+const KiB = 1024;
+const MiB = 1024 * KiB;
+const GiB = 1024 * MiB;
+
+/** Chunk sizes a session may use; the contract fixes these bounds. */
+export const MIN_CHUNK_SIZE = 256 * KiB;
+export const MAX_CHUNK_SIZE = 64 * MiB;
+
+/**
+ * Every setting the service reads, parsed and checked once at start-up.
+ * Nothing else in the code base reads `process.env`.
+ */
+export interface AppConfig {
+  databaseUrl: string;
+  redisUrl: string;
+  /** Prefix of every Redis key this deployment owns (leases and queues). */
+  redisPrefix: string;
+  storageDir: string;
+  port: number;
+  publicBaseUrl: string | null;
+  maxFileSize: number;
+  defaultChunkSize: number;
+  /** How long a session may sit without a new chunk before it expires. */
+  uploadTtlMs: number;
+  apiKeys: string[];
+  workerConcurrency: number;
+  /** Lifetime of a chunk lease; it is renewed while the body streams. */
+  chunkLeaseTtlMs: number;
+  /** How often the worker looks for sessions past their expiry. */
+  expirySweepIntervalMs: number;
+  /** How long a worker may go silent before its job counts as stalled. */
+  workerLockDurationMs: number;
+}
+
+export class ConfigValidationError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((problem) => `  - ${problem}`).join('\n')}`);
+    this.name = 'ConfigValidationError';
+  }
+}
+
+type Env = Record<string, string | undefined>;
+
+/** Reads and validates the whole configuration; reports every bad variable at once. */
+export function loadConfig(env: Env = process.env): AppConfig {
+  const problems: string[] = [];
+  const read = new EnvReader(env, problems);
+
+  const config: AppConfig = {
+    databaseUrl: read.url('DATABASE_URL', 'postgres://postgres@127.0.0.1:5432/resumable_upload', ['postgres:', 'postgresql:']),
+    redisUrl: read.url('REDIS_URL', 'redis://127.0.0.1:6379', ['redis:', 'rediss:']),
+    redisPrefix: read.pattern('REDIS_PREFIX', 'resumable-upload', /^[A-Za-z0-9_.:-]{1,64}$/, 'letters, digits, _ . : - (at most 64)'),
+    storageDir: read.path('STORAGE_DIR', './data'),
+    port: read.integer('PORT', 3000, 0, 65535),
+    publicBaseUrl: read.optionalUrl('PUBLIC_BASE_URL', ['http:', 'https:']),
+    maxFileSize: read.size('MAX_FILE_SIZE', 10 * GiB, 0, Number.MAX_SAFE_INTEGER),
+    defaultChunkSize: read.size('DEFAULT_CHUNK_SIZE', 8 * MiB, MIN_CHUNK_SIZE, MAX_CHUNK_SIZE),
+    uploadTtlMs: read.duration('UPLOAD_TTL', 24 * 3600 * 1000, 1000),
+    apiKeys: read.list('API_KEYS'),
+    workerConcurrency: read.integer('WORKER_CONCURRENCY', 2, 1, 64),
+    chunkLeaseTtlMs: read.duration('CHUNK_LEASE_TTL', 30_000, 100),
+    expirySweepIntervalMs: read.duration('EXPIRY_SWEEP_INTERVAL', 60_000, 100),
+    workerLockDurationMs: read.duration('WORKER_LOCK_DURATION', 30_000, 500),
+  };
+
+  if (problems.length > 0) throw new ConfigValidationError(problems);
+  return config;
+}
+
+const SIZE_UNITS: Record<string, number> = { '': 1, b: 1, k: KiB, kb: KiB, kib: KiB, m: MiB, mb: MiB, mib: MiB, g: GiB, gb: GiB, gib: GiB, t: 1024 * GiB, tb: 1024 * GiB, tib: 1024 * GiB };
+const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1000, '': 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+class EnvReader {
+  constructor(
+    private readonly env: Env,
+    private readonly problems: string[],
+  ) {}
+
+  private raw(name: string): string | undefined {
+    const value = this.env[name]?.trim();
+    return value === undefined || value === '' ? undefined : value;
+  }
+
+  private fail<T>(name: string, value: string, expected: string, fallback: T): T {
+    this.problems.push(`${name}=${JSON.stringify(value)} is not valid: expected ${expected}`);
+    return fallback;
+  }
+
+  url(name: string, fallback: string, protocols: string[]): string {
+    const value = this.raw(name) ?? fallback;
+    return this.checkUrl(name, value, protocols) ? value : fallback;
+  }
+
+  optionalUrl(name: string, protocols: string[]): string | null {
+    const value = this.raw(name);
+    if (value === undefined) return null;
+    return this.checkUrl(name, value, protocols) ? value.replace(/\/+$/, '') : null;
+  }
+
+  private checkUrl(name: string, value: string, protocols: string[]): boolean {
+    try {
+      if (protocols.includes(new URL(value).protocol)) return true;
+    } catch {
+      // reported below
+    }
+    this.fail(name, value, `a URL starting with ${protocols.map((protocol) => `${protocol}//`).join(' or ')}`, null);
+    return false;
+  }
+
+  pattern(name: string, fallback: string, pattern: RegExp, expected: string): string {
+    const value = this.raw(name);
+    if (value === undefined) return fallback;
+    return pattern.test(value) ? value : this.fail(name, value, expected, fallback);
+  }
+
+  path(name: string, fallback: string): string {
+    const value = this.raw(name) ?? fallback;
+    return isAbsolute(value) ? value : resolve(value);
+  }
+
+  integer(name: string, fallback: number, min: number, max: number): number {
+    const value = this.raw(name);
+    if (value === undefined) return fallback;
+    const parsed = /^\d+$/.test(value) ? Number(value) : NaN;
+    if (Number.isSafeInteger(parsed) && parsed >= min && parsed <= max) return parsed;
+    return this.fail(name, value, `a whole number from ${min} to ${max}`, fallback);
+  }
+
+  /** Byte sizes: a plain number of bytes or a number with a unit (`512k`, `8MiB`, `10GB`, binary units). */
+  size(name: string, fallback: number, min: number, max: number): number {
+    const value = this.raw(name);
+    if (value === undefined) return fallback;
+    const match = /^(\d+)\s*([a-z]*)$/i.exec(value);
+    const unit = match ? SIZE_UNITS[match[2].toLowerCase()] : undefined;
+    const parsed = match && unit ? Number(match[1]) * unit : NaN;
+    if (Number.isSafeInteger(parsed) && parsed >= min && parsed <= max) return parsed;
+    return this.fail(name, value, `a size in bytes from ${min} to ${max} (units k, m, g, t are binary: 8m = 8 MiB)`, fallback);
+  }
+
+  /** Durations: seconds, or a number with ms/s/m/h/d (`90s`, `24h`). */
+  duration(name: string, fallback: number, minMs: number): number {
+    const value = this.raw(name);
+    if (value === undefined) return fallback;
+    const match = /^(\d+)\s*(ms|s|m|h|d|)$/i.exec(value);
+    const parsed = match ? Number(match[1]) * DURATION_UNITS[match[2].toLowerCase()] : NaN;
+    if (Number.isSafeInteger(parsed) && parsed >= minMs) return parsed;
+    return this.fail(name, value, `a duration of at least ${minMs} ms, in seconds or with a unit (500ms, 90s, 30m, 24h, 7d)`, fallback);
+  }
+
+  list(name: string): string[] {
+    const value = this.raw(name);
+    if (value === undefined) return [];
+    const items = value.split(',').map((item) => item.trim());
+    if (items.some((item) => item.length < 16 || /\s/.test(item))) {
+      // Never echo key material into logs.
+      this.problems.push(`${name} is not valid: expected comma-separated keys of at least 16 characters each, without spaces`);
+      return [];
+    }
+    return items;
+  }
+}

@@ -1,0 +1,22 @@
+export const CHUNK_LEASE = Symbol('CHUNK_LEASE');
+
+/** A held lease: renew it while working, release it when done. */
+export interface HeldLease {
+  /** Extends the lease; resolves false if it was lost (expired and taken by someone else). */
+  renew(): Promise<boolean>;
+  /** Gives the lease up if it is still ours (compare-and-delete). Never throws. */
+  release(): Promise<void>;
+}
+
+/**
+ * Short-lived exclusive claims on one chunk of one upload, so two requests never write
+ * the same region at once. A lease can lapse under a long pause, so it is a courtesy,
+ * not the safety guard: the unique chunk record and the worker's re-verification are.
+ */
+export interface ChunkLease {
+  /** Claims the chunk for `ttlMs`, or resolves null when someone else holds it. */
+  acquire(uploadId: string, index: number, ttlMs: number): Promise<HeldLease | null>;
+
+  /** Confirms the lease store answers. */
+  ping(): Promise<void>;
+}

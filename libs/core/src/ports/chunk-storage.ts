@@ -1,0 +1,45 @@
+import { Readable } from 'node:stream';
+
+export const CHUNK_STORAGE = Symbol('CHUNK_STORAGE');
+
+/**
+ * Where upload bytes live: one part file per session while chunks arrive, then the
+ * published file. Paths come from the upload id only, never from client input.
+ * Every method throws `InsufficientStorageError` when the disk is full.
+ */
+export interface ChunkStorage {
+  /** Creates the part file with its final size, without allocating it. Idempotent. */
+  createPart(uploadId: string, size: number): Promise<void>;
+
+  /**
+   * Streams `body` into the part file starting at `offset`, then makes it durable
+   * (fdatasync) before resolving. If `body` throws, the error propagates and the written
+   * bytes must be treated as garbage. Never holds more than one write batch in memory.
+   * Throws `StoredDataMissingError` when the part file is gone.
+   */
+  writeAt(uploadId: string, offset: number, body: AsyncIterable<Buffer>): Promise<void>;
+
+  /**
+   * A sequential read of the whole part file, or of the published file when the part
+   * is already gone (a re-run after publish), or null when neither exists.
+   */
+  openForVerification(uploadId: string): Promise<{ stream: Readable; published: boolean } | null>;
+
+  /** Makes the part file durable and atomically moves it to its published place. */
+  publish(uploadId: string): Promise<void>;
+
+  /** A read of the published file, or of the inclusive byte range given. */
+  readPublished(uploadId: string, range?: { start: number; end: number }): Readable;
+
+  /** Whether the published file exists. */
+  hasPublished(uploadId: string): Promise<boolean>;
+
+  /** Removes the part and published files; missing files are fine. */
+  remove(uploadId: string): Promise<void>;
+
+  /** Free bytes on the storage volume, or null when unknown. */
+  freeBytes(): Promise<number | null>;
+
+  /** Throws unless the storage directories can be written. */
+  ping(): Promise<void>;
+}

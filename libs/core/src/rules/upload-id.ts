@@ -1,0 +1,24 @@
+import { randomBytes } from 'node:crypto';
+import { UploadError } from '../errors';
+
+/** 16 random bytes = 128 bits, written as 22 base64url characters. */
+const UPLOAD_ID_PATTERN = /^[A-Za-z0-9_-]{22}$/;
+
+export function newUploadId(): string {
+  return randomBytes(16).toString('base64url');
+}
+
+export function isUploadId(value: unknown): value is string {
+  return typeof value === 'string' && UPLOAD_ID_PATTERN.test(value);
+}
+
+/** Checks an id taken from a URL or header before it is used anywhere, including as a file name. */
+export function assertUploadId(value: unknown): string {
+  if (value === undefined || value === null || value === '') {
+    throw new UploadError('INVALID_UPLOAD_ID', 'No upload id was given: pass it as the uploadId query parameter or the Upload-Id header.');
+  }
+  if (!isUploadId(value)) {
+    throw new UploadError('INVALID_UPLOAD_ID', 'The upload id is not well-formed: use the uploadId returned by initiate (22 URL-safe characters).');
+  }
+  return value;
+}

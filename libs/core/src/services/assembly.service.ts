@@ -1,0 +1,113 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { createHash, Hash } from 'node:crypto';
+import { Readable } from 'node:stream';
+import { APP_CONFIG, AppConfig } from '@app/config';
+import { CHUNK_STORAGE, ChunkStorage } from '../ports/chunk-storage';
+import { UPLOAD_REPOSITORY, UploadRepository } from '../ports/upload.repository';
+import { chunkRange } from '../rules/chunk-grid';
+import { UploadSession } from '../upload-session';
+
+export type AssemblyOutcome =
+  | { kind: 'completed'; sha256: string }
+  | { kind: 'chunks-returned'; chunks: number[] }
+  | { kind: 'checksum-mismatch'; sha256: string }
+  | { kind: 'skipped'; reason: string }
+  /** The data is gone or damaged beyond what re-sending chunks can fix; retrying cannot help. */
+  | { kind: 'failed'; reason: string };
+
+/**
+ * Verifies and publishes a fully received upload. One sequential read recomputes every chunk's
+ * SHA-256 and the whole file's together; the data is never copied. Safe to re-run at any point:
+ * a run after a crash finds the part file (or, past the rename, the published file) and finishes.
+ */
+@Injectable()
+export class AssemblyService {
+  private readonly logger = new Logger(AssemblyService.name);
+
+  constructor(
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    @Inject(UPLOAD_REPOSITORY) private readonly uploads: UploadRepository,
+    @Inject(CHUNK_STORAGE) private readonly storage: ChunkStorage,
+  ) {}
+
+  async assemble(uploadId: string): Promise<AssemblyOutcome> {
+    const session = await this.uploads.find(uploadId);
+    if (!session) return { kind: 'skipped', reason: 'no such session' };
+    if (session.status !== 'assembling') return { kind: 'skipped', reason: `session is ${session.status}` };
+
+    const source = await this.storage.openForVerification(uploadId);
+    if (!source) return this.fail(session, 'STORAGE_LOST', 'The stored bytes of this upload are gone; start a new upload.');
+
+    const recorded = new Map((await this.uploads.listChunks(uploadId)).map((chunk) => [chunk.index, chunk.sha256]));
+    const { sha256, corrupt } = await verifyChunks(source.stream, session, recorded);
+
+    if (corrupt.length > 0) {
+      if (source.published) return this.fail(session, 'STORAGE_CORRUPT', 'The published file no longer matches its chunks; start a new upload.');
+      const message = `${corrupt.length} chunk(s) did not match what was received and must be uploaded again: ${corrupt.slice(0, 20).join(', ')}${corrupt.length > 20 ? ', …' : ''}.`;
+      await this.uploads.returnChunksToMissing(uploadId, corrupt, { code: 'CHUNKS_CORRUPT', message, chunks: corrupt }, this.config.uploadTtlMs);
+      this.logger.warn(`Upload ${uploadId}: chunks ${corrupt.join(', ')} failed verification and went back to missing`);
+      return { kind: 'chunks-returned', chunks: corrupt };
+    }
+
+    if (session.sha256 !== null && session.sha256 !== sha256) {
+      await this.uploads.transition(uploadId, ['assembling'], 'failed', {
+        error: { code: 'CHECKSUM_MISMATCH', message: `The assembled file's SHA-256 is ${sha256}, not the declared ${session.sha256}.` },
+      });
+      await this.storage.remove(uploadId);
+      return { kind: 'checksum-mismatch', sha256 };
+    }
+
+    if (!source.published) await this.storage.publish(uploadId);
+    const completed = await this.uploads.transition(uploadId, ['assembling'], 'completed', { sha256, completedAt: new Date(), error: null });
+    if (!completed) {
+      // Aborted while we worked: the abort may have run before our rename, so clean up after it.
+      const current = await this.uploads.find(uploadId);
+      if (current?.status === 'aborted') await this.storage.remove(uploadId);
+      return { kind: 'skipped', reason: `session became ${current?.status ?? 'missing'} during assembly` };
+    }
+    return { kind: 'completed', sha256 };
+  }
+
+  private async fail(session: UploadSession, code: string, message: string): Promise<AssemblyOutcome> {
+    await this.uploads.transition(session.id, ['assembling'], 'failed', { error: { code, message } });
+    return { kind: 'failed', reason: message };
+  }
+}
+
+/** One pass over the file: the whole-file hash and each chunk's hash, checked against the records. */
+async function verifyChunks(stream: Readable, session: UploadSession, recorded: Map<number, string>): Promise<{ sha256: string; corrupt: number[] }> {
+  const whole = createHash('sha256');
+  const corrupt: number[] = [];
+  let index = 0;
+  let chunkHash: Hash = createHash('sha256');
+  let chunkRemaining = session.totalChunks > 0 ? chunkRange(session, 0).end + 1 : 0;
+  let total = 0;
+
+  const finishChunk = () => {
+    if (recorded.get(index) !== chunkHash.digest('hex')) corrupt.push(index);
+    index += 1;
+    chunkHash = createHash('sha256');
+    if (index < session.totalChunks) {
+      const { start, end } = chunkRange(session, index);
+      chunkRemaining = end - start + 1;
+    }
+  };
+
+  for await (const piece of stream as AsyncIterable<Buffer>) {
+    whole.update(piece);
+    total += piece.length;
+    let offset = 0;
+    while (offset < piece.length && index < session.totalChunks) {
+      const take = Math.min(chunkRemaining, piece.length - offset);
+      chunkHash.update(piece.subarray(offset, offset + take));
+      offset += take;
+      chunkRemaining -= take;
+      if (chunkRemaining === 0) finishChunk();
+    }
+  }
+  if (total !== session.fileSize) {
+    // A truncated file: every chunk not fully read is corrupt.
+    while (index < session.totalChunks) finishChunk();
+  }
+  return { sha256: whole.digest('hex'), corrupt };
+}

@@ -1,0 +1,146 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { createHash } from 'node:crypto';
+import { APP_CONFIG, AppConfig } from '@app/config';
+import { StoredDataMissingError, UploadError } from '../errors';
+import { CHUNK_LEASE, ChunkLease, HeldLease } from '../ports/chunk-lease';
+import { CHUNK_STORAGE, ChunkStorage } from '../ports/chunk-storage';
+import { UPLOAD_REPOSITORY, UploadRepository } from '../ports/upload.repository';
+import { chunkIndexOf, chunkRange, formatByteRange } from '../rules/chunk-grid';
+import { parseContentDigest } from '../rules/content-digest';
+import { ContentRange, parseContentRange } from '../rules/content-range';
+import { meteredBody } from '../rules/metered-body';
+import { assertAcceptsChunks } from '../rules/upload-status';
+import { assertUploadId } from '../rules/upload-id';
+import { UploadSession } from '../upload-session';
+import { Caller, UploadService } from './upload.service';
+
+export interface IncomingChunk {
+  uploadId: unknown;
+  contentRange: string | string[] | undefined;
+  /** The declared Content-Length, or null for a chunked body. */
+  contentLength: number | null;
+  contentDigest: string | string[] | undefined;
+  body: AsyncIterable<Buffer>;
+  caller: Caller;
+}
+
+export interface ChunkReceipt {
+  session: UploadSession;
+  chunkIndex: number;
+}
+
+/**
+ * The chunk data path: validate the request against the session's grid, take the chunk's lease,
+ * stream the body to its offset while hashing it, make it durable, then record it. A chunk
+ * counts only once that record exists, so any failure before it leaves the chunk missing.
+ */
+@Injectable()
+export class ChunkReceiver {
+  private readonly logger = new Logger(ChunkReceiver.name);
+
+  constructor(
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    @Inject(UPLOAD_REPOSITORY) private readonly uploads: UploadRepository,
+    @Inject(CHUNK_STORAGE) private readonly storage: ChunkStorage,
+    @Inject(CHUNK_LEASE) private readonly leases: ChunkLease,
+    private readonly uploadService: UploadService,
+  ) {}
+
+  async receive(chunk: IncomingChunk): Promise<ChunkReceipt> {
+    const uploadId = assertUploadId(chunk.uploadId);
+    const range = parseContentRange(chunk.contentRange);
+    const expectedDigest = parseContentDigest(chunk.contentDigest);
+    const session = await this.uploadService.get(uploadId, chunk.caller);
+    assertAcceptsChunks(session.status);
+
+    const index = this.gridIndex(session, range);
+    const length = range.end - range.start + 1;
+    if (chunk.contentLength !== null && chunk.contentLength !== length) {
+      throw new UploadError('LENGTH_MISMATCH', `Content-Length is ${chunk.contentLength} but the Content-Range covers ${length} bytes: send exactly the bytes of the range.`);
+    }
+
+    const lease = await this.leases.acquire(uploadId, index, this.config.chunkLeaseTtlMs);
+    if (!lease) {
+      throw new UploadError('CHUNK_IN_PROGRESS', `Chunk ${index} is being written by another request: retry it after the Retry-After delay.`, { chunkIndex: index }, 1);
+    }
+    const stopRenewing = this.keepRenewing(lease, uploadId, index);
+    try {
+      const hash = createHash('sha256');
+      const body = meteredBody(chunk.body, { expectedLength: length, chunkSize: session.chunkSize, lengthDeclared: chunk.contentLength !== null }, hash);
+      const recorded = await this.uploads.findChunk(uploadId, index);
+      if (recorded) {
+        // Never rewrite stored bytes: only compare the retry with them.
+        for await (const piece of body) void piece;
+        return await this.acceptRepeat(session, index, recorded.sha256, this.verifiedDigest(hash.digest('hex'), expectedDigest));
+      }
+
+      await this.storage.writeAt(uploadId, range.start, body).catch(async (error: unknown) => {
+        // The part file vanished: the session was aborted or expired meanwhile; say which.
+        if (error instanceof StoredDataMissingError) assertAcceptsChunks((await this.uploadService.get(uploadId, chunk.caller)).status);
+        throw error;
+      });
+      const sha256 = this.verifiedDigest(hash.digest('hex'), expectedDigest);
+      const result = await this.uploads.recordChunk(uploadId, { index, sha256, size: length }, this.config.uploadTtlMs);
+      if (!result.recorded) return await this.explainUnrecorded(uploadId, index, sha256, chunk.caller);
+      if (result.completedSet) await this.uploadService.enqueueAssembly(result.session);
+      return { session: result.session, chunkIndex: index };
+    } finally {
+      stopRenewing();
+      await lease.release();
+    }
+  }
+
+  /** The index of the one grid chunk the range names; anything else is unsatisfiable. */
+  private gridIndex(session: UploadSession, range: ContentRange): number {
+    if (range.total !== session.fileSize) {
+      throw new UploadError('RANGE_NOT_SATISFIABLE', `The Content-Range total is ${range.total} but this upload's file is ${session.fileSize} bytes: use "/${session.fileSize}".`, { fileSize: session.fileSize });
+    }
+    const index = chunkIndexOf(session, range);
+    if (index !== null) return index;
+    if (range.start >= session.fileSize || session.totalChunks === 0) {
+      throw new UploadError('RANGE_NOT_SATISFIABLE', `The range starts past the end of the ${session.fileSize}-byte file: chunks run from 0 to ${session.totalChunks - 1}.`, { fileSize: session.fileSize });
+    }
+    const nearest = Math.floor(range.start / session.chunkSize);
+    const expected = formatByteRange(chunkRange(session, nearest), session.fileSize);
+    throw new UploadError('RANGE_NOT_SATISFIABLE', `The range is not one chunk of this upload's ${session.chunkSize}-byte grid: chunk ${nearest} is "${expected}".`, {
+      expectedRange: expected,
+    });
+  }
+
+  private verifiedDigest(actual: string, expected: string | null): string {
+    if (expected !== null && actual !== expected) {
+      throw new UploadError('CHECKSUM_MISMATCH', 'The body does not match its Content-Digest: the chunk was not recorded; re-send it.', { expected, actual });
+    }
+    return actual;
+  }
+
+  /** A retry of a recorded chunk: the same bytes are a no-op, other bytes a conflict. */
+  private async acceptRepeat(session: UploadSession, index: number, recordedSha256: string, sha256: string): Promise<ChunkReceipt> {
+    if (recordedSha256 !== sha256) {
+      throw new UploadError('CHUNK_CONFLICT', `Chunk ${index} was already received with different bytes; the stored bytes were kept. Abort and start over to change the file.`, { chunkIndex: index });
+    }
+    // A previous attempt may have recorded the last chunk but failed to enqueue: finish its work.
+    const current = session.receivedChunks === session.totalChunks ? await this.uploadService.startAssembly(session) : session;
+    return { session: current, chunkIndex: index };
+  }
+
+  /** The record was refused: another request recorded the chunk first, or the session moved on. */
+  private async explainUnrecorded(uploadId: string, index: number, sha256: string, caller: Caller): Promise<ChunkReceipt> {
+    const session = await this.uploadService.get(uploadId, caller);
+    const recorded = await this.uploads.findChunk(uploadId, index);
+    if (recorded && session.status === 'uploading') return this.acceptRepeat(session, index, recorded.sha256, sha256);
+    assertAcceptsChunks(session.status);
+    throw new UploadError('CHUNK_CONFLICT', `Chunk ${index} could not be recorded: retry it.`, { chunkIndex: index });
+  }
+
+  private keepRenewing(lease: HeldLease, uploadId: string, index: number): () => void {
+    const timer = setInterval(() => {
+      lease.renew().then(
+        (held) => held || this.logger.warn(`Lease on chunk ${index} of ${uploadId} lapsed while its body was streaming`),
+        (error: Error) => this.logger.warn(`Could not renew the lease on chunk ${index} of ${uploadId}: ${error.message}`),
+      );
+    }, Math.max(50, Math.floor(this.config.chunkLeaseTtlMs / 3)));
+    timer.unref();
+    return () => clearInterval(timer);
+  }
+}

@@ -1,0 +1,189 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { createHash } from 'node:crypto';
+import { APP_CONFIG, AppConfig, MAX_CHUNK_SIZE, MIN_CHUNK_SIZE } from '@app/config';
+import { InsufficientStorageError, ServiceUnavailableError, UploadError, ValidationFailedError } from '../errors';
+import { ASSEMBLY_QUEUE, AssemblyQueue } from '../ports/assembly-queue';
+import { CHUNK_STORAGE, ChunkStorage } from '../ports/chunk-storage';
+import { UPLOAD_REPOSITORY, UploadRepository } from '../ports/upload.repository';
+import { formatByteRange, mergeChunkRanges, missingChunkIndexes, totalChunks } from '../rules/chunk-grid';
+import { parseCompleteRequest, parseInitiateRequest } from '../rules/initiate-request';
+import { assertNotGone, effectiveStatus } from '../rules/upload-status';
+import { newUploadId } from '../rules/upload-id';
+import { UploadSession } from '../upload-session';
+
+/** At most this many missing chunk indexes are listed in one answer. */
+export const MISSING_CHUNKS_LISTED = 1000;
+
+/** Who is asking: the hash of their API key, or null when the server has no keys. */
+export type Caller = { keyHash: string | null };
+
+export interface UploadProgress {
+  missingChunks: number[];
+  missingRanges: string[];
+}
+
+export type CompletionState = 'completed' | 'assembling';
+
+/** Session lifecycle outside the chunk data path: initiate, look up, complete, abort, download. */
+@Injectable()
+export class UploadService {
+  private readonly logger = new Logger(UploadService.name);
+
+  constructor(
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    @Inject(UPLOAD_REPOSITORY) private readonly uploads: UploadRepository,
+    @Inject(CHUNK_STORAGE) private readonly storage: ChunkStorage,
+    @Inject(ASSEMBLY_QUEUE) private readonly queue: AssemblyQueue,
+  ) {}
+
+  /**
+   * Creates a session and its sparse part file. With an idempotency key, a repeat of the same
+   * request returns the first session (`created: false`); the same key with another body is refused.
+   */
+  async initiate(body: unknown, caller: Caller, idempotencyKey: string | null): Promise<{ session: UploadSession; created: boolean }> {
+    if (idempotencyKey !== null && !/^[\x21-\x7e]{1,255}$/.test(idempotencyKey)) {
+      throw new ValidationFailedError([{ field: 'Idempotency-Key', message: 'must be 1 to 255 visible ASCII characters' }]);
+    }
+    const request = parseInitiateRequest(body, {
+      maxFileSize: this.config.maxFileSize,
+      defaultChunkSize: this.config.defaultChunkSize,
+      minChunkSize: MIN_CHUNK_SIZE,
+      maxChunkSize: MAX_CHUNK_SIZE,
+    });
+    const free = await this.storage.freeBytes();
+    if (free !== null && request.fileSize > free) throw new InsufficientStorageError();
+
+    const id = newUploadId();
+    const requestHash = idempotencyKey === null ? null : createHash('sha256').update(JSON.stringify(request)).digest('hex');
+    // The part file exists before the session does, so no recorded session ever lacks one.
+    await this.storage.createPart(id, request.fileSize);
+    const result = await this.uploads.create({
+      id,
+      ownerKeyHash: caller.keyHash,
+      fileName: request.fileName,
+      fileSize: request.fileSize,
+      chunkSize: request.chunkSize,
+      totalChunks: totalChunks(request),
+      contentType: request.contentType,
+      metadata: request.metadata,
+      sha256: request.sha256,
+      expiresAt: new Date(Date.now() + this.config.uploadTtlMs),
+      idempotencyKey,
+      requestHash,
+    }).catch(async (error: unknown) => {
+      await this.storage.remove(id);
+      throw error;
+    });
+
+    if (!result.created) {
+      await this.storage.remove(id);
+      if (result.requestHash !== requestHash) {
+        throw new UploadError('IDEMPOTENCY_KEY_REUSED', 'This Idempotency-Key was already used with a different request body: use a new key for a new upload.');
+      }
+    }
+    return result;
+  }
+
+  /** The caller's session; someone else's session is reported as not found. */
+  async get(id: string, caller: Caller): Promise<UploadSession> {
+    const session = await this.uploads.find(id);
+    if (!session || session.ownerKeyHash !== caller.keyHash) {
+      throw new UploadError('UPLOAD_NOT_FOUND', 'No upload has this id: check the id, or initiate a new upload.');
+    }
+    return { ...session, status: effectiveStatus(session) };
+  }
+
+  /** What is still missing, for the status and complete answers. */
+  async progress(session: UploadSession): Promise<UploadProgress> {
+    if (session.status !== 'uploading' || session.receivedChunks === session.totalChunks) return { missingChunks: [], missingRanges: [] };
+    const received = (await this.uploads.listChunks(session.id)).map((chunk) => chunk.index);
+    const missing = missingChunkIndexes(session.totalChunks, received, MISSING_CHUNKS_LISTED);
+    return {
+      missingChunks: missing,
+      missingRanges: mergeChunkRanges(session, missing).map((range) => formatByteRange(range, session.fileSize)),
+    };
+  }
+
+  /**
+   * Asks for assembly; idempotent. Resolves `completed` once the file is ready, `assembling`
+   * while the worker runs, and refuses while chunks are missing.
+   */
+  async complete(id: string, caller: Caller, body: unknown): Promise<{ session: UploadSession; state: CompletionState }> {
+    const { sha256 } = parseCompleteRequest(body);
+    let session = await this.get(id, caller);
+    assertNotGone(session.status);
+
+    if (sha256 !== null && session.sha256 !== sha256) {
+      if (session.status === 'completed') {
+        throw new UploadError('CHECKSUM_MISMATCH', `The assembled file's SHA-256 is ${session.sha256}, not the ${sha256} you sent.`, { sha256: session.sha256 });
+      }
+      if (session.sha256 !== null || session.status !== 'uploading' || !(await this.uploads.declareSha256(id, sha256))) {
+        throw new ValidationFailedError([{ field: 'sha256', message: 'differs from the SHA-256 already declared for this upload, or came after assembly started' }]);
+      }
+      session = { ...session, sha256 };
+    }
+
+    switch (session.status) {
+      case 'completed':
+        return { session, state: 'completed' };
+      case 'assembling':
+        return { session, state: 'assembling' };
+      case 'failed':
+        throw new UploadError('UPLOAD_NOT_ACCEPTING', `This upload failed (${session.error?.message ?? 'unknown reason'}): start a new upload.`, { status: session.status, error: session.error });
+      default: {
+        const progress = await this.progress(session);
+        if (progress.missingChunks.length > 0) {
+          throw new UploadError('UPLOAD_INCOMPLETE', `${session.totalChunks - session.receivedChunks} of ${session.totalChunks} chunks are still missing: upload them, then complete again.`, { ...progress });
+        }
+        return { session: await this.startAssembly(session), state: 'assembling' };
+      }
+    }
+  }
+
+  /**
+   * Moves a fully received session to `assembling` and enqueues its job. If the queue cannot be
+   * reached the session goes back to `uploading`, so the next chunk retry or complete tries again.
+   */
+  async startAssembly(session: UploadSession): Promise<UploadSession> {
+    const assembling = (await this.uploads.transition(session.id, ['uploading'], 'assembling')) ?? (await this.uploads.find(session.id)) ?? session;
+    await this.enqueueAssembly(assembling);
+    return assembling;
+  }
+
+  /** Enqueues the assembly of a session that is `assembling`; on failure, puts it back to `uploading`. */
+  async enqueueAssembly(session: UploadSession): Promise<void> {
+    if (session.status !== 'assembling') return;
+    try {
+      await this.queue.enqueue(session.id);
+    } catch (error) {
+      this.logger.warn(`Could not enqueue assembly of ${session.id}: ${(error as Error).message}`);
+      await this.uploads.transition(session.id, ['assembling'], 'uploading').catch(() => undefined);
+      throw new ServiceUnavailableError('The job queue (Redis)');
+    }
+  }
+
+  /** Aborts a session and removes its bytes; aborting twice is fine. */
+  async abort(id: string, caller: Caller): Promise<void> {
+    const session = await this.get(id, caller);
+    if (session.status === 'expired') assertNotGone(session.status);
+    if (session.status !== 'aborted') {
+      const aborted = await this.uploads.transition(id, ['uploading', 'assembling', 'completed', 'failed'], 'aborted');
+      if (!aborted) {
+        // It changed under us (expired, or aborted by someone else): report what it is now.
+        const current = await this.get(id, caller);
+        if (current.status !== 'aborted') assertNotGone(current.status);
+      }
+    }
+    await this.storage.remove(id);
+  }
+
+  /** The session of a completed upload, ready to be downloaded. */
+  async getDownloadable(id: string, caller: Caller): Promise<UploadSession> {
+    const session = await this.get(id, caller);
+    assertNotGone(session.status);
+    if (session.status !== 'completed') {
+      throw new UploadError('UPLOAD_NOT_COMPLETED', `This upload is ${session.status}, not completed: poll its status until it is completed.`, { status: session.status });
+    }
+    return session;
+  }
+}

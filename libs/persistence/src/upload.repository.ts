@@ -1,0 +1,214 @@
+import { Injectable } from '@nestjs/common';
+import { DataSource } from 'typeorm';
+import {
+  ChunkRecordResult,
+  NewUploadSession,
+  RecordedChunk,
+  UploadProblem,
+  UploadRepository,
+  UploadSession,
+  UploadStatus,
+} from '@app/core';
+
+interface UploadRow {
+  id: string;
+  owner_key_hash: string | null;
+  file_name: string;
+  file_size: string;
+  chunk_size: number;
+  total_chunks: number;
+  content_type: string | null;
+  metadata: Record<string, string>;
+  sha256: string | null;
+  status: UploadStatus;
+  received_chunks: number;
+  received_bytes: string;
+  error: UploadProblem | null;
+  request_hash: string | null;
+  created_at: Date;
+  updated_at: Date;
+  expires_at: Date;
+  completed_at: Date | null;
+}
+
+function toSession(row: UploadRow): UploadSession {
+  return {
+    id: row.id,
+    ownerKeyHash: row.owner_key_hash,
+    fileName: row.file_name,
+    fileSize: Number(row.file_size),
+    chunkSize: row.chunk_size,
+    totalChunks: row.total_chunks,
+    contentType: row.content_type,
+    metadata: row.metadata,
+    sha256: row.sha256,
+    status: row.status,
+    receivedChunks: row.received_chunks,
+    receivedBytes: Number(row.received_bytes),
+    error: row.error,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+    expiresAt: row.expires_at,
+    completedAt: row.completed_at,
+  };
+}
+
+// UPDATE ... RETURNING through TypeORM's query() yields [rows, affectedCount].
+function updatedRows<T>(result: unknown): T[] {
+  return (Array.isArray(result) && Array.isArray(result[0]) ? result[0] : result) as T[];
+}
+
+/**
+ * The Postgres side of the domain. Hot paths are single SQL statements so each chunk
+ * costs one round trip; every state change is conditional on the state it starts from.
+ */
+@Injectable()
+export class PostgresUploadRepository implements UploadRepository {
+  constructor(private readonly db: DataSource) {}
+
+  async create(session: NewUploadSession): Promise<{ session: UploadSession; created: boolean; requestHash: string | null }> {
+    const inserted: UploadRow[] = await this.db.query(
+      `INSERT INTO uploads (id, owner_key_hash, file_name, file_size, chunk_size, total_chunks, content_type, metadata, sha256, expires_at, idempotency_key, request_hash)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+       ON CONFLICT ((coalesce(owner_key_hash, '')), idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
+       RETURNING *`,
+      [
+        session.id,
+        session.ownerKeyHash,
+        session.fileName,
+        session.fileSize,
+        session.chunkSize,
+        session.totalChunks,
+        session.contentType,
+        JSON.stringify(session.metadata),
+        session.sha256,
+        session.expiresAt,
+        session.idempotencyKey,
+        session.requestHash,
+      ],
+    );
+    if (inserted.length > 0) return { session: toSession(inserted[0]), created: true, requestHash: inserted[0].request_hash };
+
+    const [existing]: UploadRow[] = await this.db.query(`SELECT * FROM uploads WHERE coalesce(owner_key_hash, '') = coalesce($1, '') AND idempotency_key = $2`, [
+      session.ownerKeyHash,
+      session.idempotencyKey,
+    ]);
+    return { session: toSession(existing), created: false, requestHash: existing.request_hash };
+  }
+
+  async find(id: string): Promise<UploadSession | null> {
+    const [row]: UploadRow[] = await this.db.query('SELECT * FROM uploads WHERE id = $1', [id]);
+    return row ? toSession(row) : null;
+  }
+
+  async findChunk(uploadId: string, index: number): Promise<RecordedChunk | null> {
+    const [row]: { sha256: string }[] = await this.db.query('SELECT sha256 FROM upload_chunks WHERE upload_id = $1 AND chunk_index = $2', [uploadId, index]);
+    return row ? { index, sha256: row.sha256 } : null;
+  }
+
+  async listChunks(uploadId: string): Promise<RecordedChunk[]> {
+    const rows: { chunk_index: number; sha256: string }[] = await this.db.query(
+      'SELECT chunk_index, sha256 FROM upload_chunks WHERE upload_id = $1 ORDER BY chunk_index',
+      [uploadId],
+    );
+    return rows.map((row) => ({ index: row.chunk_index, sha256: row.sha256 }));
+  }
+
+  async recordChunk(uploadId: string, chunk: RecordedChunk & { size: number }, ttlMs: number): Promise<ChunkRecordResult> {
+    // The FOR UPDATE lock orders this against aborts, expiry and other chunks of the same
+    // session; ON CONFLICT makes a second record of the chunk a no-op.
+    const rows: (UploadRow & { completed_set: boolean })[] = updatedRows(
+      await this.db.query(
+        `WITH target AS (
+           SELECT id FROM uploads WHERE id = $1 AND status = 'uploading' AND expires_at > now() FOR UPDATE
+         ), inserted AS (
+           INSERT INTO upload_chunks (upload_id, chunk_index, sha256, size)
+           SELECT id, $2, $3, $4 FROM target
+           ON CONFLICT (upload_id, chunk_index) DO NOTHING
+           RETURNING size
+         )
+         UPDATE uploads u SET
+           received_chunks = u.received_chunks + 1,
+           received_bytes = u.received_bytes + inserted.size,
+           status = CASE WHEN u.received_chunks + 1 = u.total_chunks THEN 'assembling' ELSE u.status END,
+           expires_at = greatest(u.expires_at, now() + $5 * interval '1 millisecond'),
+           updated_at = now()
+         FROM inserted
+         WHERE u.id = $1
+         RETURNING u.*, u.status = 'assembling' AS completed_set`,
+        [uploadId, chunk.index, chunk.sha256, chunk.size, ttlMs],
+      ),
+    );
+    if (rows.length > 0) return { recorded: true, completedSet: rows[0].completed_set, session: toSession(rows[0]) };
+    const session = await this.find(uploadId);
+    if (!session) throw new Error(`Upload ${uploadId} disappeared while a chunk was being recorded`);
+    return { recorded: false, completedSet: false, session };
+  }
+
+  async transition(id: string, from: UploadStatus[], to: UploadStatus, patch: Partial<Pick<UploadSession, 'sha256' | 'error' | 'completedAt'>> = {}): Promise<UploadSession | null> {
+    const assignments = ['status = $3', 'updated_at = now()'];
+    const values: unknown[] = [id, from, to];
+    const set = (column: string, value: unknown) => {
+      values.push(value);
+      assignments.push(`${column} = $${values.length}`);
+    };
+    if (patch.sha256 !== undefined) set('sha256', patch.sha256);
+    if (patch.error !== undefined) set('error', patch.error === null ? null : JSON.stringify(patch.error));
+    if (patch.completedAt !== undefined) set('completed_at', patch.completedAt);
+
+    const rows: UploadRow[] = updatedRows(await this.db.query(`UPDATE uploads SET ${assignments.join(', ')} WHERE id = $1 AND status = ANY($2) RETURNING *`, values));
+    return rows.length > 0 ? toSession(rows[0]) : null;
+  }
+
+  async declareSha256(id: string, sha256: string): Promise<boolean> {
+    const rows = updatedRows(
+      await this.db.query(`UPDATE uploads SET sha256 = $2, updated_at = now() WHERE id = $1 AND status = 'uploading' AND (sha256 IS NULL OR sha256 = $2) RETURNING id`, [id, sha256]),
+    );
+    return rows.length > 0;
+  }
+
+  async returnChunksToMissing(id: string, indexes: number[], error: UploadProblem, ttlMs: number): Promise<boolean> {
+    const rows = updatedRows(
+      await this.db.query(
+        `WITH target AS (
+           SELECT id FROM uploads WHERE id = $1 AND status = 'assembling' FOR UPDATE
+         ), deleted AS (
+           DELETE FROM upload_chunks c USING target
+           WHERE c.upload_id = target.id AND c.chunk_index = ANY($2::int[])
+           RETURNING c.size
+         )
+         UPDATE uploads u SET
+           status = 'uploading',
+           error = $3,
+           received_chunks = u.received_chunks - (SELECT count(*) FROM deleted),
+           received_bytes = u.received_bytes - (SELECT coalesce(sum(size), 0) FROM deleted),
+           expires_at = greatest(u.expires_at, now() + $4 * interval '1 millisecond'),
+           updated_at = now()
+         FROM target
+         WHERE u.id = target.id
+         RETURNING u.id`,
+        [id, indexes, JSON.stringify(error), ttlMs],
+      ),
+    );
+    return rows.length > 0;
+  }
+
+  async expireOverdue(now: Date, limit: number): Promise<string[]> {
+    const rows: { id: string }[] = updatedRows(
+      await this.db.query(
+        `UPDATE uploads SET status = 'expired', updated_at = now()
+         WHERE id IN (
+           SELECT id FROM uploads WHERE status = 'uploading' AND expires_at <= $1
+           ORDER BY expires_at LIMIT $2 FOR UPDATE SKIP LOCKED
+         )
+         RETURNING id`,
+        [now, limit],
+      ),
+    );
+    return rows.map((row) => row.id);
+  }
+
+  async ping(): Promise<void> {
+    await this.db.query('SELECT 1');
+  }
+}

@@ -1,0 +1,5 @@
+export * from './jobs';
+export * from './redis-connection';
+export * from './redis-chunk-lease';
+export * from './bull-assembly-queue';
+export * from './queue.module';

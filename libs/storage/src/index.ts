@@ -1,0 +1,2 @@
+export * from './local-disk.storage';
+export * from './storage.module';

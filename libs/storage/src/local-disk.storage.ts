@@ -1,0 +1,171 @@
+import { constants, createReadStream } from 'node:fs';
+import { access, mkdir, open, rename, rm, statfs, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { ChunkStorage, InsufficientStorageError, StoredDataMissingError, assertUploadId } from '@app/core';
+
+/** Bytes gathered before each positional write: few large writes beat many small ones. */
+export const WRITE_BATCH_BYTES = 1024 * 1024;
+/** Read size of the verification pass and downloads. */
+const READ_CHUNK_BYTES = 4 * 1024 * 1024;
+
+const FULL_DISK = new Set(['ENOSPC', 'EDQUOT', 'EFBIG']);
+
+/** Turns "disk full" into the domain's error; everything else passes through untouched. */
+async function mapDiskFull<T>(work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (error) {
+    if (FULL_DISK.has((error as NodeJS.ErrnoException).code ?? '')) throw new InsufficientStorageError();
+    throw error;
+  }
+}
+
+/**
+ * Chunk storage on a local (or shared network) directory:
+ * `tmp/<uploadId>.part` while chunks arrive, `files/<uploadId>` once published.
+ * Both directories sit on one volume, so publishing is a rename, never a copy.
+ */
+export class LocalDiskStorage implements ChunkStorage {
+  private readonly partDir: string;
+  private readonly fileDir: string;
+
+  constructor(private readonly root: string) {
+    this.partDir = join(root, 'tmp');
+    this.fileDir = join(root, 'files');
+  }
+
+  async init(): Promise<this> {
+    await mkdir(this.partDir, { recursive: true });
+    await mkdir(this.fileDir, { recursive: true });
+    return this;
+  }
+
+  // Ids are checked again here: this is the last stop before the filesystem.
+  private partPath(uploadId: string): string {
+    return join(this.partDir, `${assertUploadId(uploadId)}.part`);
+  }
+
+  private filePath(uploadId: string): string {
+    return join(this.fileDir, assertUploadId(uploadId));
+  }
+
+  async createPart(uploadId: string, size: number): Promise<void> {
+    await mapDiskFull(async () => {
+      const handle = await open(this.partPath(uploadId), 'a');
+      try {
+        // Sparse: blocks are only allocated as chunks land.
+        await handle.truncate(size);
+      } finally {
+        await handle.close();
+      }
+    });
+  }
+
+  async writeAt(uploadId: string, offset: number, body: AsyncIterable<Buffer>): Promise<void> {
+    await mapDiskFull(async () => {
+      // r+: never create; a part file that is gone means the session is gone.
+      const handle = await open(this.partPath(uploadId), 'r+').catch((error: NodeJS.ErrnoException) => {
+        throw error.code === 'ENOENT' ? new StoredDataMissingError(uploadId) : error;
+      });
+      try {
+        const batch = Buffer.allocUnsafe(WRITE_BATCH_BYTES);
+        let filled = 0;
+        let position = offset;
+        const flush = async () => {
+          let written = 0;
+          while (written < filled) {
+            const { bytesWritten } = await handle.write(batch, written, filled - written, position + written);
+            written += bytesWritten;
+          }
+          position += filled;
+          filled = 0;
+        };
+        for await (const piece of body) {
+          let consumed = 0;
+          while (consumed < piece.length) {
+            const take = Math.min(piece.length - consumed, WRITE_BATCH_BYTES - filled);
+            piece.copy(batch, filled, consumed, consumed + take);
+            filled += take;
+            consumed += take;
+            if (filled === WRITE_BATCH_BYTES) await flush();
+          }
+        }
+        await flush();
+        await handle.datasync();
+      } finally {
+        await handle.close();
+      }
+    });
+  }
+
+  async openForVerification(uploadId: string): Promise<{ stream: Readable; published: boolean } | null> {
+    for (const [path, published] of [
+      [this.partPath(uploadId), false],
+      [this.filePath(uploadId), true],
+    ] as const) {
+      if (await exists(path)) return { stream: createReadStream(path, { highWaterMark: READ_CHUNK_BYTES }), published };
+    }
+    return null;
+  }
+
+  async publish(uploadId: string): Promise<void> {
+    await mapDiskFull(async () => {
+      const handle = await open(this.partPath(uploadId), 'r+');
+      try {
+        await handle.sync();
+      } finally {
+        await handle.close();
+      }
+      await rename(this.partPath(uploadId), this.filePath(uploadId));
+      await syncDirectory(this.fileDir);
+    });
+  }
+
+  readPublished(uploadId: string, range?: { start: number; end: number }): Readable {
+    return createReadStream(this.filePath(uploadId), { highWaterMark: READ_CHUNK_BYTES, ...range });
+  }
+
+  async hasPublished(uploadId: string): Promise<boolean> {
+    return exists(this.filePath(uploadId));
+  }
+
+  async remove(uploadId: string): Promise<void> {
+    await rm(this.partPath(uploadId), { force: true });
+    await rm(this.filePath(uploadId), { force: true });
+  }
+
+  async freeBytes(): Promise<number | null> {
+    try {
+      const stats = await statfs(this.root);
+      return stats.bavail * stats.bsize;
+    } catch {
+      return null;
+    }
+  }
+
+  async ping(): Promise<void> {
+    await access(this.partDir, constants.W_OK);
+    await access(this.fileDir, constants.W_OK);
+  }
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await stat(path);
+    return true;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return false;
+    throw error;
+  }
+}
+
+/** Makes a rename durable: the directory entry is flushed, not only the file. */
+async function syncDirectory(path: string): Promise<void> {
+  const handle = await open(path, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
