@@ -1,0 +1,107 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Redis from 'ioredis';
+import { Client } from 'pg';
+import { TestProcess, eventually, freePort } from './processes';
+
+const ROOT = join(__dirname, '..', '..');
+let stacksStarted = 0;
+
+export interface StackOptions {
+  /** Extra environment for both apps (e.g. API_KEYS, UPLOAD_TTL). */
+  env?: Record<string, string>;
+  /** Overrides of the Postgres / Redis the apps use (private instances in fault tests). */
+  databaseUrl?: string;
+  redisUrl?: string;
+  storageDir?: string;
+  workers?: number;
+}
+
+/**
+ * One API process and its workers, started from the built apps exactly as `npm run start:api`
+ * and `start:worker` would, with their own database, Redis key prefix and storage directory.
+ */
+export class Stack {
+  api!: TestProcess;
+  workers: TestProcess[] = [];
+  baseUrl = '';
+  /** Direct connections for checking what the apps really recorded. */
+  db!: Client;
+  redis!: Redis;
+
+  private constructor(
+    readonly env: NodeJS.ProcessEnv,
+    readonly storageDir: string,
+    private readonly ownsStorage: boolean,
+  ) {}
+
+  static async start(options: StackOptions = {}): Promise<Stack> {
+    const runId = process.env.E2E_RUN_ID;
+    if (!runId) throw new Error('E2E_RUN_ID is not set: run the e2e tests through jest (globalSetup)');
+    const n = `${process.pid}_${++stacksStarted}`;
+    const storageDir = options.storageDir ?? (await mkdtemp(join(tmpdir(), 'ru-e2e-')));
+    const port = await freePort();
+    const env: NodeJS.ProcessEnv = {
+      PATH: process.env.PATH,
+      HOME: process.env.HOME,
+      DATABASE_URL: options.databaseUrl ?? `${process.env.E2E_POSTGRES_URL}/ru_e2e_${runId}_${n}`,
+      REDIS_URL: options.redisUrl ?? process.env.E2E_REDIS_URL,
+      REDIS_PREFIX: `ru-e2e-${runId}-${n}`,
+      STORAGE_DIR: storageDir,
+      PORT: String(port),
+      // Short enough that a killed worker's job is picked up again within seconds.
+      WORKER_LOCK_DURATION: '2s',
+      NO_COLOR: '1',
+      ...options.env,
+    };
+    const stack = new Stack(env, storageDir, options.storageDir === undefined);
+    stack.baseUrl = `http://127.0.0.1:${port}`;
+    await stack.startApi();
+    for (let i = 0; i < (options.workers ?? 1); i++) await stack.startWorker();
+    stack.db = new Client({ connectionString: env.DATABASE_URL });
+    await stack.db.connect();
+    stack.redis = new Redis(env.REDIS_URL as string, { maxRetriesPerRequest: 1 });
+    stack.redis.on('error', () => undefined);
+    return stack;
+  }
+
+  async startApi(): Promise<TestProcess> {
+    this.api = new TestProcess('api', process.execPath, [join(ROOT, 'dist/apps/api/src/main.js')], this.env);
+    await eventually(
+      async () => {
+        if (!this.api.running) throw new Error(`the API exited:\n${this.api.log}`);
+        const response = await fetch(`${this.baseUrl}/health/live`);
+        return response.ok ? true : undefined;
+      },
+      'the API to answer',
+      30_000,
+    ).catch((error: Error) => {
+      throw new Error(`${error.message}\n${this.api.log}`);
+    });
+    return this.api;
+  }
+
+  async startWorker(): Promise<TestProcess> {
+    const worker = new TestProcess(`worker-${this.workers.length + 1}`, process.execPath, [join(ROOT, 'dist/apps/worker/src/main.js')], this.env);
+    this.workers.push(worker);
+    await worker.waitForOutput(/Worker ready/);
+    return worker;
+  }
+
+  get prefix(): string {
+    return this.env.REDIS_PREFIX as string;
+  }
+
+  url(path: string): string {
+    return `${this.baseUrl}${path}`;
+  }
+
+  /** Stops every process, closes the inspection connections and removes the storage directory. */
+  async stop(): Promise<void> {
+    await Promise.all([this.api?.stop(), ...this.workers.map((worker) => worker.stop())]);
+    await this.db?.end().catch(() => undefined);
+    this.redis?.disconnect();
+    if (this.ownsStorage) await rm(this.storageDir, { recursive: true, force: true });
+  }
+}
