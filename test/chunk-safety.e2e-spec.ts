@@ -1,0 +1,145 @@
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { eventually, sleep } from './support/processes';
+import { Stack } from './support/stack';
+import { UploadClient, randomFile, rawPut, recordedChunks, sha256 } from './support/upload-client';
+
+const CHUNK = 256 * 1024;
+
+function rangeHeaders(file: Buffer, index: number) {
+  const start = index * CHUNK;
+  const end = Math.min(start + CHUNK, file.length) - 1;
+  return { 'content-range': `bytes ${start}-${end}/${file.length}`, data: file.subarray(start, end + 1) };
+}
+
+describe('chunk safety', () => {
+  let stack: Stack;
+  let client: UploadClient;
+
+  beforeAll(async () => {
+    stack = await Stack.start();
+    client = new UploadClient(stack);
+  });
+  afterAll(() => stack?.stop());
+
+  async function leaseHeld(uploadId: string, index: number): Promise<boolean> {
+    return (await stack.redis.exists(`${stack.prefix}:lease:${uploadId}:${index}`)) === 1;
+  }
+
+  it('counts nothing for a chunk cut off mid-body, frees its lease, and takes a retry', async () => {
+    const file = randomFile(3 * CHUNK);
+    const { uploadId } = await client.create(file, { chunkSize: CHUNK });
+    const { data, ...headers } = rangeHeaders(file, 1);
+    const put = rawPut(stack, uploadId, { ...headers, 'content-length': String(CHUNK) });
+    put.write(data.subarray(0, CHUNK / 2));
+    await eventually(async () => ((await leaseHeld(uploadId, 1)) ? true : undefined), 'the lease to be taken');
+    put.cut();
+
+    await eventually(async () => ((await leaseHeld(uploadId, 1)) ? undefined : true), 'the lease to be released');
+    const status = await client.status(uploadId);
+    expect(status.body).toMatchObject({ receivedChunks: 0, receivedBytes: 0, missingChunks: [0, 1, 2] });
+    expect(await recordedChunks(stack, uploadId)).toEqual([]);
+
+    for (const index of [0, 1, 2]) expect((await client.putChunk(uploadId, file, index, CHUNK)).status).toBe(200);
+    await client.waitForStatus(uploadId, ['completed']);
+    expect(sha256((await client.download(uploadId)).data)).toBe(sha256(file));
+  });
+
+  it('takes the same chunk twice as a no-op and refuses other bytes with 409, keeping the first', async () => {
+    const file = randomFile(2 * CHUNK);
+    const { uploadId } = await client.create(file, { chunkSize: CHUNK });
+    const first = await client.putChunk(uploadId, file, 0, CHUNK);
+    const again = await client.putChunk(uploadId, file, 0, CHUNK);
+    expect(first.status).toBe(200);
+    expect(again.status).toBe(200);
+    expect(again.body).toMatchObject({ chunkIndex: 0, receivedChunks: 1, receivedBytes: CHUNK, status: 'uploading' });
+
+    const tampered = Buffer.from(file);
+    tampered[10] ^= 0xff;
+    const conflict = await client.putChunk(uploadId, tampered, 0, CHUNK);
+    expect(conflict.status).toBe(409);
+    expect(conflict.body).toMatchObject({ statusCode: 409, code: 'CHUNK_CONFLICT', chunkIndex: 0 });
+
+    const part = await readFile(join(stack.storageDir, 'tmp', `${uploadId}.part`));
+    expect(part.subarray(0, CHUNK).equals(file.subarray(0, CHUNK))).toBe(true);
+    expect((await client.status(uploadId)).body.receivedChunks).toBe(1);
+
+    expect((await client.putChunk(uploadId, file, 1, CHUNK)).status).toBe(200);
+    await client.waitForStatus(uploadId, ['completed']);
+    expect(sha256((await client.download(uploadId)).data)).toBe(sha256(file));
+  });
+
+  it('lets one of two concurrent writers of a chunk win and tells the other to retry', async () => {
+    const file = randomFile(2 * CHUNK);
+    const { uploadId } = await client.create(file, { chunkSize: CHUNK });
+    const { data, ...headers } = rangeHeaders(file, 0);
+    const slow = rawPut(stack, uploadId, { ...headers, 'content-length': String(CHUNK) });
+    slow.write(data.subarray(0, 1000));
+    await eventually(async () => ((await leaseHeld(uploadId, 0)) ? true : undefined), 'the first writer to take the lease');
+
+    const second = await client.putChunk(uploadId, file, 0, CHUNK);
+    expect(second.status).toBe(409);
+    expect(second.body).toMatchObject({ code: 'CHUNK_IN_PROGRESS', chunkIndex: 0 });
+    expect(Number(second.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+
+    const first = await slow.finish(data.subarray(1000));
+    expect(first?.status).toBe(200);
+    expect(first?.body).toMatchObject({ chunkIndex: 0, receivedChunks: 1 });
+    expect(await recordedChunks(stack, uploadId)).toEqual([0]);
+    // The loser's retry is now a no-op.
+    expect((await client.putChunk(uploadId, file, 0, CHUNK)).status).toBe(200);
+  });
+
+  it('refuses complete while chunks are missing and lists them', async () => {
+    const file = randomFile(4 * CHUNK);
+    const { uploadId } = await client.create(file, { chunkSize: CHUNK });
+    expect((await client.putChunk(uploadId, file, 1, CHUNK)).status).toBe(200);
+    const completion = await client.complete(uploadId);
+    expect(completion.status).toBe(409);
+    expect(completion.body).toMatchObject({
+      statusCode: 409,
+      code: 'UPLOAD_INCOMPLETE',
+      missingChunks: [0, 2, 3],
+      missingRanges: [`bytes 0-${CHUNK - 1}/${4 * CHUNK}`, `bytes ${2 * CHUNK}-${4 * CHUNK - 1}/${4 * CHUNK}`],
+    });
+    expect((await client.status(uploadId)).body.status).toBe('uploading');
+  });
+
+  it('sends a chunk whose stored bytes were damaged back to missing, then completes after the re-send', async () => {
+    const file = randomFile(4 * CHUNK);
+    const { uploadId } = await client.create(file, { chunkSize: CHUNK });
+    for (const index of [0, 1, 3]) expect((await client.putChunk(uploadId, file, index, CHUNK)).status).toBe(200);
+
+    // Damage chunk 1 on disk, as a lapsed lease or bad disk could, before the last chunk arrives.
+    const partPath = join(stack.storageDir, 'tmp', `${uploadId}.part`);
+    const part = await readFile(partPath);
+    part[CHUNK + 5] ^= 0xff;
+    await writeFile(partPath, part);
+    expect((await client.putChunk(uploadId, file, 2, CHUNK)).body.status).toBe('assembling');
+
+    const returned = await client.waitForStatus(uploadId, ['uploading', 'completed', 'failed']);
+    expect(returned).toMatchObject({ status: 'uploading', receivedChunks: 3, missingChunks: [1], error: { code: 'CHUNKS_CORRUPT', chunks: [1] } });
+    expect(await recordedChunks(stack, uploadId)).toEqual([0, 2, 3]);
+
+    expect((await client.putChunk(uploadId, file, 1, CHUNK)).body.status).toBe('assembling');
+    const done = await client.waitForStatus(uploadId, ['completed', 'failed']);
+    expect(done).toMatchObject({ status: 'completed', sha256: sha256(file), error: null });
+    expect(sha256((await client.download(uploadId)).data)).toBe(sha256(file));
+  });
+
+  it('streams a chunked body (no Content-Length) and counts it exactly', async () => {
+    const file = randomFile(CHUNK + 1000);
+    const { uploadId } = await client.create(file, { chunkSize: CHUNK });
+    for (const index of [0, 1]) {
+      const { data, ...headers } = rangeHeaders(file, index);
+      const put = rawPut(stack, uploadId, { ...headers, 'transfer-encoding': 'chunked' });
+      for (let offset = 0; offset < data.length; offset += 10_000) {
+        put.write(data.subarray(offset, offset + 10_000));
+        await sleep(1);
+      }
+      expect((await put.finish())?.status).toBe(200);
+    }
+    await client.waitForStatus(uploadId, ['completed']);
+    expect(sha256((await client.download(uploadId)).data)).toBe(sha256(file));
+  });
+});
