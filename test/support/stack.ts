@@ -59,11 +59,19 @@ export class Stack {
     stack.baseUrl = `http://127.0.0.1:${port}`;
     await stack.startApi();
     for (let i = 0; i < (options.workers ?? 1); i++) await stack.startWorker();
-    stack.db = new Client({ connectionString: env.DATABASE_URL });
-    await stack.db.connect();
+    await stack.reconnectDb();
     stack.redis = new Redis(env.REDIS_URL as string, { maxRetriesPerRequest: 1 });
     stack.redis.on('error', () => undefined);
     return stack;
+  }
+
+  /** (Re)opens the inspection connection, e.g. after the test restarted Postgres. */
+  async reconnectDb(): Promise<void> {
+    await this.db?.end().catch(() => undefined);
+    this.db = new Client({ connectionString: this.env.DATABASE_URL });
+    // A test that stops Postgres breaks this connection on purpose.
+    this.db.on('error', () => undefined);
+    await this.db.connect();
   }
 
   async startApi(): Promise<TestProcess> {
