@@ -60,7 +60,9 @@ export class WorkerRunner implements OnApplicationBootstrap, OnApplicationShutdo
     return this.handlers[name](job);
   }
 
-  async onApplicationShutdown(): Promise<void> {
+  async onApplicationShutdown(signal?: string): Promise<void> {
+    this.logger.log(`Stopping on ${signal ?? 'shutdown'}: letting active jobs finish`);
     await Promise.all(this.workers.map((worker) => worker.close()));
+    this.logger.log('Worker stopped');
   }
 }

@@ -30,7 +30,7 @@ export function chunkLength(grid: ChunkGrid, index: number): number {
 
 /** The index of the grid chunk that is exactly `range`, or null when the range is not one chunk. */
 export function chunkIndexOf(grid: ChunkGrid, range: ByteRange): number | null {
-  if (range.start % grid.chunkSize !== 0) return null;
+  if (range.start < 0 || range.start % grid.chunkSize !== 0) return null;
   const index = range.start / grid.chunkSize;
   if (index >= totalChunks(grid)) return null;
   return chunkRange(grid, index).end === range.end ? index : null;

@@ -18,6 +18,8 @@ export function fileNameProblem(name: string): string | null {
 export function contentDisposition(name: string): string {
   const fallback = name
     .normalize('NFKD')
+    // Drop the accents NFKD split off (café → cafe), then replace what is still not ASCII.
+    .replace(/[\u0300-\u036f]/g, '')
     .replace(/[^\x20-\x7e]/g, '_')
     .replace(/["\\%]/g, '_');
   const encoded = encodeURIComponent(name).replace(/['()*]/g, (character) => `%${character.charCodeAt(0).toString(16).toUpperCase()}`);

@@ -22,7 +22,7 @@ const METADATA_MAX_BYTES = 4096;
 const SHA256_HEX = /^[0-9a-fA-F]{64}$/;
 // type/subtype with optional parameters; no control characters (it is echoed in a header).
 // eslint-disable-next-line no-control-regex -- rejecting control characters is the point
-const CONTENT_TYPE = /^[\w!#$&^.+-]+\/[\w!#$&^.+-]+(\s*;\s*[\w!#$&^.+-]+=("[^"\u0000-\u001f\u007f]*"|[\w!#$&^.+-]+))*$/;
+const CONTENT_TYPE = /^[\w!#$&^.+-]+\/[\w!#$&^.+-]+([ \t]*;[ \t]*[\w!#$&^.+-]+=("[^"\u0000-\u001f\u007f\u2028\u2029]*"|[\w!#$&^.+-]+))*$/;
 
 /** Checks an initiate body field by field and returns it normalised; every bad field is reported at once. */
 export function parseInitiateRequest(body: unknown, limits: UploadLimits): InitiateRequest {
@@ -87,8 +87,8 @@ export function parseCompleteRequest(body: unknown): { sha256: string | null } {
   }
   const problems: FieldProblem[] = [];
   for (const field of Object.keys(body)) if (field !== 'sha256') problems.push({ field, message: 'is not a known field (allowed: sha256)' });
-  const { sha256 } = body as { sha256?: unknown };
-  if (sha256 !== undefined && (typeof sha256 !== 'string' || !SHA256_HEX.test(sha256))) problems.push({ field: 'sha256', message: 'must be 64 hexadecimal characters' });
+  const { sha256 = null } = body as { sha256?: unknown };
+  if (sha256 !== null && (typeof sha256 !== 'string' || !SHA256_HEX.test(sha256))) problems.push({ field: 'sha256', message: 'must be 64 hexadecimal characters' });
   if (problems.length > 0) throw new ValidationFailedError(problems);
   return { sha256: typeof sha256 === 'string' ? sha256.toLowerCase() : null };
 }

@@ -1,0 +1,268 @@
+import { resolve } from 'node:path';
+import { ConfigValidationError, loadConfig, MAX_CHUNK_SIZE, MIN_CHUNK_SIZE } from './app-config';
+
+const KiB = 1024;
+const MiB = 1024 * KiB;
+const GiB = 1024 * MiB;
+const TiB = 1024 * GiB;
+
+/** Runs loadConfig, expecting it to fail, and returns the problems it listed. */
+function problemsFor(env: Record<string, string | undefined>): string[] {
+  try {
+    loadConfig(env);
+  } catch (error) {
+    if (error instanceof ConfigValidationError) return error.problems;
+    throw error;
+  }
+  throw new Error(`expected loadConfig to reject ${JSON.stringify(env)}`);
+}
+
+describe(loadConfig.name, () => {
+  it('uses the documented defaults when nothing is set', () => {
+    expect(loadConfig({})).toEqual({
+      databaseUrl: 'postgres://postgres@127.0.0.1:5432/resumable_upload',
+      redisUrl: 'redis://127.0.0.1:6379',
+      redisPrefix: 'resumable-upload',
+      storageDir: resolve('data'),
+      port: 3000,
+      publicBaseUrl: null,
+      maxFileSize: 10 * GiB,
+      defaultChunkSize: 8 * MiB,
+      uploadTtlMs: 24 * 3600 * 1000,
+      apiKeys: [],
+      workerConcurrency: 2,
+      chunkLeaseTtlMs: 30_000,
+      expirySweepIntervalMs: 60_000,
+      workerLockDurationMs: 30_000,
+    });
+  });
+
+  it('treats empty and blank variables as unset', () => {
+    expect(loadConfig({ PORT: '', MAX_FILE_SIZE: '   ', DATABASE_URL: '', API_KEYS: ' ', PUBLIC_BASE_URL: '' })).toEqual(loadConfig({}));
+  });
+
+  it('reads nothing but the variables it is given', () => {
+    expect(loadConfig({ UNRELATED: 'x', port: '1' }).port).toBe(3000);
+  });
+
+  it('fixes the chunk size bounds of the contract', () => {
+    expect([MIN_CHUNK_SIZE, MAX_CHUNK_SIZE]).toEqual([256 * KiB, 64 * MiB]);
+  });
+
+  describe('DATABASE_URL and REDIS_URL', () => {
+    it.each(['postgres://user:secret@db:5432/uploads', 'postgresql://db/uploads?sslmode=require'])('accepts DATABASE_URL=%p', (value) => {
+      expect(loadConfig({ DATABASE_URL: value }).databaseUrl).toBe(value);
+    });
+
+    it.each(['redis://cache:6379', 'rediss://:secret@cache:6380/2'])('accepts REDIS_URL=%p', (value) => {
+      expect(loadConfig({ REDIS_URL: value }).redisUrl).toBe(value);
+    });
+
+    it.each([
+      ['DATABASE_URL', 'mysql://db/uploads'],
+      ['DATABASE_URL', 'not a url'],
+      ['DATABASE_URL', 'db:5432'],
+      ['REDIS_URL', 'http://cache:6379'],
+      ['REDIS_URL', 'cache:6379'],
+    ])('rejects %s=%p, naming the expected protocol', (name, value) => {
+      const problems = problemsFor({ [name]: value });
+      expect(problems).toHaveLength(1);
+      expect(problems[0]).toMatch(new RegExp(`^${name}=`));
+      expect(problems[0]).toMatch(name === 'REDIS_URL' ? /redis:\/\/ or rediss:\/\// : /postgres:\/\/ or postgresql:\/\//);
+    });
+  });
+
+  describe('REDIS_PREFIX', () => {
+    it('accepts letters, digits and _ . : -', () => {
+      expect(loadConfig({ REDIS_PREFIX: 'ru:test_1.a-b' }).redisPrefix).toBe('ru:test_1.a-b');
+    });
+
+    it.each(['has space', 'star*', 'x'.repeat(65), '{braces}'])('rejects REDIS_PREFIX=%p', (value) => {
+      expect(problemsFor({ REDIS_PREFIX: value })).toEqual([expect.stringMatching(/^REDIS_PREFIX=/)]);
+    });
+  });
+
+  describe('STORAGE_DIR', () => {
+    it('keeps an absolute path', () => {
+      expect(loadConfig({ STORAGE_DIR: '/var/lib/uploads' }).storageDir).toBe('/var/lib/uploads');
+    });
+
+    it('resolves a relative path against the working directory', () => {
+      expect(loadConfig({ STORAGE_DIR: 'store/here' }).storageDir).toBe(resolve('store/here'));
+    });
+  });
+
+  describe('PORT and WORKER_CONCURRENCY', () => {
+    it.each([
+      ['PORT', '8080', 'port', 8080],
+      ['PORT', '0', 'port', 0],
+      ['PORT', '65535', 'port', 65535],
+      ['PORT', ' 3001 ', 'port', 3001],
+      ['WORKER_CONCURRENCY', '1', 'workerConcurrency', 1],
+      ['WORKER_CONCURRENCY', '64', 'workerConcurrency', 64],
+    ] as const)('reads %s=%p', (name, value, key, expected) => {
+      expect(loadConfig({ [name]: value })[key]).toBe(expected);
+    });
+
+    it.each([
+      ['PORT', '65536'],
+      ['PORT', '-1'],
+      ['PORT', '3000.5'],
+      ['PORT', '+3000'],
+      ['PORT', '3e3'],
+      ['PORT', '0x50'],
+      ['PORT', 'http'],
+      ['PORT', '99999999999999999999'],
+      ['WORKER_CONCURRENCY', '0'],
+      ['WORKER_CONCURRENCY', '65'],
+      ['WORKER_CONCURRENCY', 'two'],
+    ])('rejects %s=%p with its allowed range', (name, value) => {
+      expect(problemsFor({ [name]: value })).toEqual([expect.stringMatching(new RegExp(`^${name}=.*a whole number from \\d+ to \\d+`))]);
+    });
+  });
+
+  describe('PUBLIC_BASE_URL', () => {
+    it.each([
+      ['https://uploads.example.com', 'https://uploads.example.com'],
+      ['https://uploads.example.com/', 'https://uploads.example.com'],
+      ['http://proxy:8080/api/', 'http://proxy:8080/api'],
+      ['http://proxy:8080/api//', 'http://proxy:8080/api'],
+    ])('reads PUBLIC_BASE_URL=%p without trailing slashes', (value, expected) => {
+      expect(loadConfig({ PUBLIC_BASE_URL: value }).publicBaseUrl).toBe(expected);
+    });
+
+    it.each(['ftp://files.example.com', 'uploads.example.com', '/relative/path'])('rejects PUBLIC_BASE_URL=%p', (value) => {
+      expect(problemsFor({ PUBLIC_BASE_URL: value })).toEqual([expect.stringMatching(/^PUBLIC_BASE_URL=.*http:\/\/ or https:\/\//)]);
+    });
+  });
+
+  describe('MAX_FILE_SIZE and DEFAULT_CHUNK_SIZE (sizes with units)', () => {
+    it.each([
+      ['1048576', MiB],
+      ['0', 0],
+      ['512b', 512],
+      ['512k', 512 * KiB],
+      ['512KB', 512 * KiB],
+      ['512KiB', 512 * KiB],
+      ['8m', 8 * MiB],
+      ['8 MiB', 8 * MiB],
+      ['10g', 10 * GiB],
+      ['10GB', 10 * GiB],
+      ['10gib', 10 * GiB],
+      ['2t', 2 * TiB],
+      ['2TiB', 2 * TiB],
+      ['9007199254740991', Number.MAX_SAFE_INTEGER],
+    ])('reads MAX_FILE_SIZE=%p as %d bytes', (value, bytes) => {
+      expect(loadConfig({ MAX_FILE_SIZE: value }).maxFileSize).toBe(bytes);
+    });
+
+    it.each([
+      ['256k', 256 * KiB],
+      ['64m', 64 * MiB],
+      ['1000000', 1_000_000],
+    ])('reads DEFAULT_CHUNK_SIZE=%p as %d bytes', (value, bytes) => {
+      expect(loadConfig({ DEFAULT_CHUNK_SIZE: value }).defaultChunkSize).toBe(bytes);
+    });
+
+    it.each([
+      ['MAX_FILE_SIZE', '10x'],
+      ['MAX_FILE_SIZE', '1.5g'],
+      ['MAX_FILE_SIZE', '-1'],
+      ['MAX_FILE_SIZE', '1e9'],
+      ['MAX_FILE_SIZE', 'g'],
+      ['MAX_FILE_SIZE', 'ten gigabytes'],
+      ['MAX_FILE_SIZE', '9007199254740992'],
+      ['MAX_FILE_SIZE', '9000000t'],
+      ['DEFAULT_CHUNK_SIZE', '255k'],
+      ['DEFAULT_CHUNK_SIZE', String(256 * KiB - 1)],
+      ['DEFAULT_CHUNK_SIZE', '65m'],
+      ['DEFAULT_CHUNK_SIZE', String(64 * MiB + 1)],
+      ['DEFAULT_CHUNK_SIZE', '1g'],
+      ['DEFAULT_CHUNK_SIZE', '8q'],
+    ])('rejects %s=%p, explaining the units', (name, value) => {
+      expect(problemsFor({ [name]: value })).toEqual([expect.stringMatching(new RegExp(`^${name}=.*a size in bytes from \\d+ to \\d+.*binary`))]);
+    });
+  });
+
+  describe('durations', () => {
+    it.each([
+      ['90', 90_000],
+      ['1', 1000],
+      ['1000ms', 1000],
+      ['90s', 90_000],
+      ['30m', 30 * 60_000],
+      ['30 M', 30 * 60_000],
+      ['24h', 24 * 3_600_000],
+      ['7d', 7 * 86_400_000],
+      ['7D', 7 * 86_400_000],
+    ])('reads UPLOAD_TTL=%p as %d ms', (value, ms) => {
+      expect(loadConfig({ UPLOAD_TTL: value }).uploadTtlMs).toBe(ms);
+    });
+
+    it.each([
+      ['CHUNK_LEASE_TTL', '100ms', 'chunkLeaseTtlMs', 100],
+      ['EXPIRY_SWEEP_INTERVAL', '5m', 'expirySweepIntervalMs', 300_000],
+      ['WORKER_LOCK_DURATION', '500ms', 'workerLockDurationMs', 500],
+    ] as const)('reads %s=%p', (name, value, key, ms) => {
+      expect(loadConfig({ [name]: value })[key]).toBe(ms);
+    });
+
+    it.each([
+      ['UPLOAD_TTL', '0'],
+      ['UPLOAD_TTL', '999ms'],
+      ['UPLOAD_TTL', '1.5h'],
+      ['UPLOAD_TTL', '2w'],
+      ['UPLOAD_TTL', '-1h'],
+      ['UPLOAD_TTL', 'forever'],
+      ['UPLOAD_TTL', 'h'],
+      ['CHUNK_LEASE_TTL', '99ms'],
+      ['EXPIRY_SWEEP_INTERVAL', '0s'],
+      ['WORKER_LOCK_DURATION', '499ms'],
+    ])('rejects %s=%p with its minimum', (name, value) => {
+      expect(problemsFor({ [name]: value })).toEqual([expect.stringMatching(new RegExp(`^${name}=.*a duration of at least \\d+ ms`))]);
+    });
+  });
+
+  describe('API_KEYS', () => {
+    const keyA = 'a'.repeat(16);
+    const keyB = 'key-b-0123456789abcdef';
+
+    it('reads a comma-separated list, trimming spaces around the commas', () => {
+      expect(loadConfig({ API_KEYS: ` ${keyA} , ${keyB}` }).apiKeys).toEqual([keyA, keyB]);
+    });
+
+    it.each([
+      ['a key shorter than 16 characters', `${keyA},short`],
+      ['a key with a space inside', `${keyA},key with spaces inside`],
+      ['an empty entry', `${keyA},,${keyB}`],
+      ['a trailing comma', `${keyA},`],
+    ])('rejects %s without echoing the keys', (_why, value) => {
+      const problems = problemsFor({ API_KEYS: value });
+      expect(problems).toEqual([expect.stringMatching(/^API_KEYS is not valid: .*at least 16 characters/)]);
+      expect(problems[0]).not.toContain(keyA);
+      expect(problems[0]).not.toContain('short');
+    });
+  });
+
+  it('reports every bad variable at once, each by name, in one error', () => {
+    const env = { DATABASE_URL: 'mysql://x', PORT: 'http', MAX_FILE_SIZE: '10x', UPLOAD_TTL: 'forever', WORKER_CONCURRENCY: '0', API_KEYS: 'short' };
+    let caught: unknown;
+    try {
+      loadConfig(env);
+    } catch (error) {
+      caught = error;
+    }
+    expect(caught).toBeInstanceOf(ConfigValidationError);
+    const error = caught as ConfigValidationError;
+    expect(error.problems).toHaveLength(6);
+    for (const name of Object.keys(env)) {
+      expect(error.problems.filter((problem) => problem.startsWith(name))).toHaveLength(1);
+      expect(error.message).toContain(name);
+    }
+    expect(error.message).toMatch(/^Invalid configuration:\n {2}- /);
+  });
+
+  it('quotes the bad value so invisible characters show', () => {
+    expect(problemsFor({ PORT: '80\t80' })).toEqual([expect.stringContaining('PORT="80\\t80"')]);
+  });
+});
