@@ -143,3 +143,28 @@ describe('chunk safety', () => {
     expect(sha256((await client.download(uploadId)).data)).toBe(sha256(file));
   });
 });
+
+describe('the chunk lease', () => {
+  let stack: Stack;
+  let client: UploadClient;
+
+  beforeAll(async () => {
+    stack = await Stack.start({ env: { CHUNK_LEASE_TTL: '300ms' } });
+    client = new UploadClient(stack);
+  });
+  afterAll(() => stack?.stop());
+
+  it('is renewed while a slow body streams, so a second writer stays out long past the TTL', async () => {
+    const file = randomFile(CHUNK);
+    const { uploadId } = await client.create(file, { chunkSize: CHUNK });
+    const { data, ...headers } = rangeHeaders(file, 0);
+    const slow = rawPut(stack, uploadId, { ...headers, 'content-length': String(CHUNK) });
+    slow.write(data.subarray(0, 1000));
+    await sleep(1500);
+    const intruder = await client.putChunk(uploadId, file, 0, CHUNK);
+    expect(intruder.status).toBe(409);
+    expect(intruder.body.code).toBe('CHUNK_IN_PROGRESS');
+    expect((await slow.finish(data.subarray(1000)))?.status).toBe(200);
+    expect(await stack.redis.exists(`${stack.prefix}:lease:${uploadId}:0`)).toBe(0);
+  });
+});
