@@ -1,8 +1,7 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { eventually, sleep } from './support/processes';
-import { Stack } from './support/stack';
-import { UploadClient, randomFile, rawPut, recordedChunks, sha256 } from './support/upload-client';
+import { useStack, randomFile, rawPut, recordedChunks, sha256 } from './support/upload-client';
 
 const CHUNK = 256 * 1024;
 
@@ -13,71 +12,64 @@ function rangeHeaders(file: Buffer, index: number) {
 }
 
 describe('chunk safety', () => {
-  let stack: Stack;
-  let client: UploadClient;
-
-  beforeAll(async () => {
-    stack = await Stack.start();
-    client = new UploadClient(stack);
-  });
-  afterAll(() => stack?.stop());
+  const ctx = useStack();
 
   async function leaseHeld(uploadId: string, index: number): Promise<boolean> {
-    return (await stack.redis.exists(`${stack.prefix}:lease:${uploadId}:${index}`)) === 1;
+    return (await ctx.stack.redis.exists(`${ctx.stack.prefix}:lease:${uploadId}:${index}`)) === 1;
   }
 
   it('counts nothing for a chunk cut off mid-body, frees its lease, and takes a retry', async () => {
     const file = randomFile(3 * CHUNK);
-    const { uploadId } = await client.create(file, { chunkSize: CHUNK });
+    const { uploadId } = await ctx.client.create(file, { chunkSize: CHUNK });
     const { data, ...headers } = rangeHeaders(file, 1);
-    const put = rawPut(stack, uploadId, { ...headers, 'content-length': String(CHUNK) });
+    const put = rawPut(ctx.stack, uploadId, { ...headers, 'content-length': String(CHUNK) });
     put.write(data.subarray(0, CHUNK / 2));
     await eventually(async () => ((await leaseHeld(uploadId, 1)) ? true : undefined), 'the lease to be taken');
     put.cut();
 
     await eventually(async () => ((await leaseHeld(uploadId, 1)) ? undefined : true), 'the lease to be released');
-    const status = await client.status(uploadId);
+    const status = await ctx.client.status(uploadId);
     expect(status.body).toMatchObject({ receivedChunks: 0, receivedBytes: 0, missingChunks: [0, 1, 2] });
-    expect(await recordedChunks(stack, uploadId)).toEqual([]);
+    expect(await recordedChunks(ctx.stack, uploadId)).toEqual([]);
 
-    for (const index of [0, 1, 2]) expect((await client.putChunk(uploadId, file, index, CHUNK)).status).toBe(200);
-    await client.waitForStatus(uploadId, ['completed']);
-    expect(sha256((await client.download(uploadId)).data)).toBe(sha256(file));
+    for (const index of [0, 1, 2]) expect((await ctx.client.putChunk(uploadId, file, index, CHUNK)).status).toBe(200);
+    await ctx.client.waitForStatus(uploadId, ['completed']);
+    expect(sha256((await ctx.client.download(uploadId)).data)).toBe(sha256(file));
   });
 
   it('takes the same chunk twice as a no-op and refuses other bytes with 409, keeping the first', async () => {
     const file = randomFile(2 * CHUNK);
-    const { uploadId } = await client.create(file, { chunkSize: CHUNK });
-    const first = await client.putChunk(uploadId, file, 0, CHUNK);
-    const again = await client.putChunk(uploadId, file, 0, CHUNK);
+    const { uploadId } = await ctx.client.create(file, { chunkSize: CHUNK });
+    const first = await ctx.client.putChunk(uploadId, file, 0, CHUNK);
+    const again = await ctx.client.putChunk(uploadId, file, 0, CHUNK);
     expect(first.status).toBe(200);
     expect(again.status).toBe(200);
     expect(again.body).toMatchObject({ chunkIndex: 0, receivedChunks: 1, receivedBytes: CHUNK, status: 'uploading' });
 
     const tampered = Buffer.from(file);
     tampered[10] ^= 0xff;
-    const conflict = await client.putChunk(uploadId, tampered, 0, CHUNK);
+    const conflict = await ctx.client.putChunk(uploadId, tampered, 0, CHUNK);
     expect(conflict.status).toBe(409);
     expect(conflict.body).toMatchObject({ statusCode: 409, code: 'CHUNK_CONFLICT', chunkIndex: 0 });
 
-    const part = await readFile(join(stack.storageDir, 'tmp', `${uploadId}.part`));
+    const part = await readFile(join(ctx.stack.storageDir, 'tmp', `${uploadId}.part`));
     expect(part.subarray(0, CHUNK).equals(file.subarray(0, CHUNK))).toBe(true);
-    expect((await client.status(uploadId)).body.receivedChunks).toBe(1);
+    expect((await ctx.client.status(uploadId)).body.receivedChunks).toBe(1);
 
-    expect((await client.putChunk(uploadId, file, 1, CHUNK)).status).toBe(200);
-    await client.waitForStatus(uploadId, ['completed']);
-    expect(sha256((await client.download(uploadId)).data)).toBe(sha256(file));
+    expect((await ctx.client.putChunk(uploadId, file, 1, CHUNK)).status).toBe(200);
+    await ctx.client.waitForStatus(uploadId, ['completed']);
+    expect(sha256((await ctx.client.download(uploadId)).data)).toBe(sha256(file));
   });
 
   it('lets one of two concurrent writers of a chunk win and tells the other to retry', async () => {
     const file = randomFile(2 * CHUNK);
-    const { uploadId } = await client.create(file, { chunkSize: CHUNK });
+    const { uploadId } = await ctx.client.create(file, { chunkSize: CHUNK });
     const { data, ...headers } = rangeHeaders(file, 0);
-    const slow = rawPut(stack, uploadId, { ...headers, 'content-length': String(CHUNK) });
+    const slow = rawPut(ctx.stack, uploadId, { ...headers, 'content-length': String(CHUNK) });
     slow.write(data.subarray(0, 1000));
     await eventually(async () => ((await leaseHeld(uploadId, 0)) ? true : undefined), 'the first writer to take the lease');
 
-    const second = await client.putChunk(uploadId, file, 0, CHUNK);
+    const second = await ctx.client.putChunk(uploadId, file, 0, CHUNK);
     expect(second.status).toBe(409);
     expect(second.body).toMatchObject({ code: 'CHUNK_IN_PROGRESS', chunkIndex: 0 });
     expect(Number(second.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
@@ -85,16 +77,16 @@ describe('chunk safety', () => {
     const first = await slow.finish(data.subarray(1000));
     expect(first?.status).toBe(200);
     expect(first?.body).toMatchObject({ chunkIndex: 0, receivedChunks: 1 });
-    expect(await recordedChunks(stack, uploadId)).toEqual([0]);
+    expect(await recordedChunks(ctx.stack, uploadId)).toEqual([0]);
     // The loser's retry is now a no-op.
-    expect((await client.putChunk(uploadId, file, 0, CHUNK)).status).toBe(200);
+    expect((await ctx.client.putChunk(uploadId, file, 0, CHUNK)).status).toBe(200);
   });
 
   it('refuses complete while chunks are missing and lists them', async () => {
     const file = randomFile(4 * CHUNK);
-    const { uploadId } = await client.create(file, { chunkSize: CHUNK });
-    expect((await client.putChunk(uploadId, file, 1, CHUNK)).status).toBe(200);
-    const completion = await client.complete(uploadId);
+    const { uploadId } = await ctx.client.create(file, { chunkSize: CHUNK });
+    expect((await ctx.client.putChunk(uploadId, file, 1, CHUNK)).status).toBe(200);
+    const completion = await ctx.client.complete(uploadId);
     expect(completion.status).toBe(409);
     expect(completion.body).toMatchObject({
       statusCode: 409,
@@ -102,69 +94,62 @@ describe('chunk safety', () => {
       missingChunks: [0, 2, 3],
       missingRanges: [`bytes 0-${CHUNK - 1}/${4 * CHUNK}`, `bytes ${2 * CHUNK}-${4 * CHUNK - 1}/${4 * CHUNK}`],
     });
-    expect((await client.status(uploadId)).body.status).toBe('uploading');
+    expect((await ctx.client.status(uploadId)).body.status).toBe('uploading');
   });
 
   it('sends a chunk whose stored bytes were damaged back to missing, then completes after the re-send', async () => {
     const file = randomFile(4 * CHUNK);
-    const { uploadId } = await client.create(file, { chunkSize: CHUNK });
-    for (const index of [0, 1, 3]) expect((await client.putChunk(uploadId, file, index, CHUNK)).status).toBe(200);
+    const { uploadId } = await ctx.client.create(file, { chunkSize: CHUNK });
+    for (const index of [0, 1, 3]) expect((await ctx.client.putChunk(uploadId, file, index, CHUNK)).status).toBe(200);
 
     // Damage chunk 1 on disk, as a lapsed lease or bad disk could, before the last chunk arrives.
-    const partPath = join(stack.storageDir, 'tmp', `${uploadId}.part`);
+    const partPath = join(ctx.stack.storageDir, 'tmp', `${uploadId}.part`);
     const part = await readFile(partPath);
     part[CHUNK + 5] ^= 0xff;
     await writeFile(partPath, part);
-    expect((await client.putChunk(uploadId, file, 2, CHUNK)).body.status).toBe('assembling');
+    expect((await ctx.client.putChunk(uploadId, file, 2, CHUNK)).body.status).toBe('assembling');
 
-    const returned = await client.waitForStatus(uploadId, ['uploading', 'completed', 'failed']);
+    const returned = await ctx.client.waitForStatus(uploadId, ['uploading', 'completed', 'failed']);
     expect(returned).toMatchObject({ status: 'uploading', receivedChunks: 3, missingChunks: [1], error: { code: 'CHUNKS_CORRUPT', chunks: [1] } });
-    expect(await recordedChunks(stack, uploadId)).toEqual([0, 2, 3]);
+    expect(await recordedChunks(ctx.stack, uploadId)).toEqual([0, 2, 3]);
 
-    expect((await client.putChunk(uploadId, file, 1, CHUNK)).body.status).toBe('assembling');
-    const done = await client.waitForStatus(uploadId, ['completed', 'failed']);
+    expect((await ctx.client.putChunk(uploadId, file, 1, CHUNK)).body.status).toBe('assembling');
+    const done = await ctx.client.waitForStatus(uploadId, ['completed', 'failed']);
     expect(done).toMatchObject({ status: 'completed', sha256: sha256(file), error: null });
-    expect(sha256((await client.download(uploadId)).data)).toBe(sha256(file));
+    expect(sha256((await ctx.client.download(uploadId)).data)).toBe(sha256(file));
   });
 
   it('streams a chunked body (no Content-Length) and counts it exactly', async () => {
     const file = randomFile(CHUNK + 1000);
-    const { uploadId } = await client.create(file, { chunkSize: CHUNK });
+    const { uploadId } = await ctx.client.create(file, { chunkSize: CHUNK });
     for (const index of [0, 1]) {
       const { data, ...headers } = rangeHeaders(file, index);
-      const put = rawPut(stack, uploadId, { ...headers, 'transfer-encoding': 'chunked' });
+      const put = rawPut(ctx.stack, uploadId, { ...headers, 'transfer-encoding': 'chunked' });
       for (let offset = 0; offset < data.length; offset += 10_000) {
         put.write(data.subarray(offset, offset + 10_000));
         await sleep(1);
       }
       expect((await put.finish())?.status).toBe(200);
     }
-    await client.waitForStatus(uploadId, ['completed']);
-    expect(sha256((await client.download(uploadId)).data)).toBe(sha256(file));
+    await ctx.client.waitForStatus(uploadId, ['completed']);
+    expect(sha256((await ctx.client.download(uploadId)).data)).toBe(sha256(file));
   });
 });
 
 describe('the chunk lease', () => {
-  let stack: Stack;
-  let client: UploadClient;
-
-  beforeAll(async () => {
-    stack = await Stack.start({ env: { CHUNK_LEASE_TTL: '300ms' } });
-    client = new UploadClient(stack);
-  });
-  afterAll(() => stack?.stop());
+  const ctx = useStack({ env: { CHUNK_LEASE_TTL: '300ms' } });
 
   it('is renewed while a slow body streams, so a second writer stays out long past the TTL', async () => {
     const file = randomFile(CHUNK);
-    const { uploadId } = await client.create(file, { chunkSize: CHUNK });
+    const { uploadId } = await ctx.client.create(file, { chunkSize: CHUNK });
     const { data, ...headers } = rangeHeaders(file, 0);
-    const slow = rawPut(stack, uploadId, { ...headers, 'content-length': String(CHUNK) });
+    const slow = rawPut(ctx.stack, uploadId, { ...headers, 'content-length': String(CHUNK) });
     slow.write(data.subarray(0, 1000));
     await sleep(1500);
-    const intruder = await client.putChunk(uploadId, file, 0, CHUNK);
+    const intruder = await ctx.client.putChunk(uploadId, file, 0, CHUNK);
     expect(intruder.status).toBe(409);
     expect(intruder.body.code).toBe('CHUNK_IN_PROGRESS');
     expect((await slow.finish(data.subarray(1000)))?.status).toBe(200);
-    expect(await stack.redis.exists(`${stack.prefix}:lease:${uploadId}:0`)).toBe(0);
+    expect(await ctx.stack.redis.exists(`${ctx.stack.prefix}:lease:${uploadId}:0`)).toBe(0);
   });
 });

@@ -1,39 +1,31 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { Stack } from './support/stack';
-import { UploadClient, contentDigest, randomFile, recordedChunks, sha256 } from './support/upload-client';
+import { useStack, contentDigest, randomFile, recordedChunks, sha256 } from './support/upload-client';
 
 const KiB = 1024;
 const CHUNK = 256 * KiB;
 
 describe('the upload flow', () => {
-  let stack: Stack;
-  let client: UploadClient;
-
-  beforeAll(async () => {
-    stack = await Stack.start();
-    client = new UploadClient(stack);
-  });
-  afterAll(() => stack?.stop());
+  const ctx = useStack();
 
   it('assembles chunks sent out of order and in parallel into the exact file', async () => {
     const file = randomFile(10 * CHUNK + 12_345);
-    const { uploadId, totalChunks } = await client.create(file, { chunkSize: CHUNK, contentType: 'video/mp4', fileName: 'clip one.mp4' });
+    const { uploadId, totalChunks } = await ctx.client.create(file, { chunkSize: CHUNK, contentType: 'video/mp4', fileName: 'clip one.mp4' });
     expect(totalChunks).toBe(11);
 
     const order = [7, 2, 10, 0, 5, 9, 1, 3, 8, 4, 6];
-    const responses = await Promise.all(order.map((index) => client.putChunk(uploadId, file, index, CHUNK, { 'content-digest': contentDigest(file.subarray(index * CHUNK, (index + 1) * CHUNK)) })));
+    const responses = await Promise.all(order.map((index) => ctx.client.putChunk(uploadId, file, index, CHUNK, { 'content-digest': contentDigest(file.subarray(index * CHUNK, (index + 1) * CHUNK)) })));
     expect(responses.map((response) => response.status)).toEqual(order.map(() => 200));
     // Exactly one response, the one that completed the set, already says assembling.
     expect(responses.filter((response) => response.body.status === 'assembling')).toHaveLength(1);
     expect(responses.find((response) => response.body.chunkIndex === 10)?.body).toMatchObject({ uploadId, chunkIndex: 10, totalChunks: 11 });
 
-    const done = await client.waitForStatus(uploadId, ['completed', 'failed']);
+    const done = await ctx.client.waitForStatus(uploadId, ['completed', 'failed']);
     expect(done).toMatchObject({ status: 'completed', receivedChunks: 11, receivedBytes: file.length, sha256: sha256(file), missingChunks: [], error: null });
-    expect(done.downloadUrl).toBe(stack.url(`/resumable-upload/uploads/${uploadId}/file`));
-    expect(await recordedChunks(stack, uploadId)).toEqual([...Array(11).keys()]);
+    expect(done.downloadUrl).toBe(ctx.stack.url(`/resumable-upload/uploads/${uploadId}/file`));
+    expect(await recordedChunks(ctx.stack, uploadId)).toEqual([...Array(11).keys()]);
 
-    const download = await client.download(uploadId);
+    const download = await ctx.client.download(uploadId);
     expect(download.status).toBe(200);
     expect(sha256(download.data)).toBe(sha256(file));
     expect(download.headers.get('content-length')).toBe(String(file.length));
@@ -42,26 +34,26 @@ describe('the upload flow', () => {
     expect(download.headers.get('content-disposition')).toBe(`attachment; filename="clip one.mp4"; filename*=UTF-8''clip%20one.mp4`);
 
     // Published into files/, and the part file is gone.
-    expect(existsSync(join(stack.storageDir, 'files', uploadId))).toBe(true);
-    expect(existsSync(join(stack.storageDir, 'tmp', `${uploadId}.part`))).toBe(false);
+    expect(existsSync(join(ctx.stack.storageDir, 'files', uploadId))).toBe(true);
+    expect(existsSync(join(ctx.stack.storageDir, 'tmp', `${uploadId}.part`))).toBe(false);
   });
 
   it('answers initiate with the session, its URLs and a Location header', async () => {
-    const response = await client.initiate({ fileName: 'a.txt', fileSize: 1_000_000 });
+    const response = await ctx.client.initiate({ fileName: 'a.txt', fileSize: 1_000_000 });
     expect(response.status).toBe(201);
     expect(response.body).toMatchObject({ chunkSize: 8 * 1024 * KiB, totalChunks: 1 });
     expect(response.body.uploadId).toMatch(/^[A-Za-z0-9_-]{22}$/);
-    expect(response.body.uploadUrl).toBe(stack.url(`/resumable-upload/chunk?uploadId=${response.body.uploadId}`));
+    expect(response.body.uploadUrl).toBe(ctx.stack.url(`/resumable-upload/chunk?uploadId=${response.body.uploadId}`));
     expect(response.headers.get('location')).toBe(response.body.statusUrl);
     expect(new Date(response.body.expiresAt).getTime()).toBeGreaterThan(Date.now() + 23 * 3600_000);
-    expect(existsSync(join(stack.storageDir, 'tmp', `${response.body.uploadId}.part`))).toBe(true);
+    expect(existsSync(join(ctx.stack.storageDir, 'tmp', `${response.body.uploadId}.part`))).toBe(true);
   });
 
   it('reports progress with missing chunks and merged missing ranges', async () => {
     const file = randomFile(5 * CHUNK);
-    const { uploadId } = await client.create(file, { chunkSize: CHUNK });
-    expect((await client.putChunk(uploadId, file, 2, CHUNK)).status).toBe(200);
-    const status = await client.status(uploadId);
+    const { uploadId } = await ctx.client.create(file, { chunkSize: CHUNK });
+    expect((await ctx.client.putChunk(uploadId, file, 2, CHUNK)).status).toBe(200);
+    const status = await ctx.client.status(uploadId);
     expect(status.status).toBe(200);
     expect(status.body).toMatchObject({
       uploadId,
@@ -83,145 +75,145 @@ describe('the upload flow', () => {
 
   it('accepts the upload id in the Upload-Id header', async () => {
     const file = randomFile(CHUNK);
-    const { uploadId } = await client.create(file, { chunkSize: CHUNK });
-    const response = await client.call('PUT', '/resumable-upload/chunk', { raw: file, headers: { 'upload-id': uploadId, 'content-range': `bytes 0-${CHUNK - 1}/${CHUNK}` } });
+    const { uploadId } = await ctx.client.create(file, { chunkSize: CHUNK });
+    const response = await ctx.client.call('PUT', '/resumable-upload/chunk', { raw: file, headers: { 'upload-id': uploadId, 'content-range': `bytes 0-${CHUNK - 1}/${CHUNK}` } });
     expect(response.status).toBe(200);
     expect(response.body).toMatchObject({ chunkIndex: 0, receivedChunks: 1, status: 'assembling' });
   });
 
   it('returns the same session for a repeated initiate with the same Idempotency-Key', async () => {
     const body = { fileName: 'same.bin', fileSize: 3 * CHUNK, chunkSize: CHUNK };
-    const first = await client.initiate(body, { 'idempotency-key': 'key-123' });
-    const second = await client.initiate(body, { 'idempotency-key': 'key-123' });
+    const first = await ctx.client.initiate(body, { 'idempotency-key': 'key-123' });
+    const second = await ctx.client.initiate(body, { 'idempotency-key': 'key-123' });
     expect(first.status).toBe(201);
     expect(second.status).toBe(200);
     expect(second.body.uploadId).toBe(first.body.uploadId);
 
-    const other = await client.initiate({ ...body, fileSize: 4 * CHUNK }, { 'idempotency-key': 'key-123' });
+    const other = await ctx.client.initiate({ ...body, fileSize: 4 * CHUNK }, { 'idempotency-key': 'key-123' });
     expect(other.status).toBe(422);
     expect(other.body.code).toBe('IDEMPOTENCY_KEY_REUSED');
-    const { rows } = await stack.db.query(`SELECT count(*)::int AS n FROM uploads WHERE idempotency_key = 'key-123'`);
+    const { rows } = await ctx.stack.db.query(`SELECT count(*)::int AS n FROM uploads WHERE idempotency_key = 'key-123'`);
     expect(rows[0].n).toBe(1);
   });
 
   it('completes a zero-byte file through complete', async () => {
-    const { uploadId, totalChunks } = await client.create(Buffer.alloc(0));
+    const { uploadId, totalChunks } = await ctx.client.create(Buffer.alloc(0));
     expect(totalChunks).toBe(0);
-    const completion = await client.complete(uploadId);
+    const completion = await ctx.client.complete(uploadId);
     expect(completion.status).toBe(202);
     expect(completion.headers.get('retry-after')).toMatch(/^\d+$/);
-    const done = await client.waitForStatus(uploadId, ['completed', 'failed']);
+    const done = await ctx.client.waitForStatus(uploadId, ['completed', 'failed']);
     expect(done).toMatchObject({ status: 'completed', sha256: sha256(Buffer.alloc(0)) });
-    const download = await client.download(uploadId);
+    const download = await ctx.client.download(uploadId);
     expect(download.status).toBe(200);
     expect(download.data.length).toBe(0);
   });
 
   it('is idempotent on complete: 202 while assembling, 200 once completed', async () => {
     const file = randomFile(2 * CHUNK);
-    const { uploadId } = await client.uploadAll(file, { chunkSize: CHUNK });
-    await client.waitForStatus(uploadId, ['completed']);
-    const again = await client.complete(uploadId, { sha256: sha256(file) });
+    const { uploadId } = await ctx.client.uploadAll(file, { chunkSize: CHUNK });
+    await ctx.client.waitForStatus(uploadId, ['completed']);
+    const again = await ctx.client.complete(uploadId, { sha256: sha256(file) });
     expect(again.status).toBe(200);
     expect(again.body).toMatchObject({ status: 'completed', sha256: sha256(file) });
 
-    const wrong = await client.complete(uploadId, { sha256: 'a'.repeat(64) });
+    const wrong = await ctx.client.complete(uploadId, { sha256: 'a'.repeat(64) });
     expect(wrong.status).toBe(422);
     expect(wrong.body.code).toBe('CHECKSUM_MISMATCH');
   });
 
   it('ends failed when the whole file does not match the declared sha256', async () => {
     const file = randomFile(3 * CHUNK);
-    const { uploadId, totalChunks } = await client.create(file, { chunkSize: CHUNK, sha256: sha256(randomFile(10)) });
-    for (let index = 0; index < totalChunks; index++) expect((await client.putChunk(uploadId, file, index, CHUNK)).status).toBe(200);
-    const done = await client.waitForStatus(uploadId, ['completed', 'failed']);
+    const { uploadId, totalChunks } = await ctx.client.create(file, { chunkSize: CHUNK, sha256: sha256(randomFile(10)) });
+    for (let index = 0; index < totalChunks; index++) expect((await ctx.client.putChunk(uploadId, file, index, CHUNK)).status).toBe(200);
+    const done = await ctx.client.waitForStatus(uploadId, ['completed', 'failed']);
     expect(done.status).toBe('failed');
     expect(done.error).toMatchObject({ code: 'CHECKSUM_MISMATCH' });
     expect(done.error.message).toContain(sha256(file));
-    expect(existsSync(join(stack.storageDir, 'tmp', `${uploadId}.part`))).toBe(false);
-    expect((await client.download(uploadId)).status).toBe(409);
-    const completion = await client.complete(uploadId);
+    expect(existsSync(join(ctx.stack.storageDir, 'tmp', `${uploadId}.part`))).toBe(false);
+    expect((await ctx.client.download(uploadId)).status).toBe(409);
+    const completion = await ctx.client.complete(uploadId);
     expect(completion.status).toBe(409);
     expect(completion.body.code).toBe('UPLOAD_NOT_ACCEPTING');
   });
 
   it('verifies the sha256 sent with complete', async () => {
     const file = randomFile(2 * CHUNK);
-    const { uploadId } = await client.create(file, { chunkSize: CHUNK });
-    expect((await client.putChunk(uploadId, file, 0, CHUNK)).status).toBe(200);
-    const early = await client.complete(uploadId, { sha256: sha256(file) });
+    const { uploadId } = await ctx.client.create(file, { chunkSize: CHUNK });
+    expect((await ctx.client.putChunk(uploadId, file, 0, CHUNK)).status).toBe(200);
+    const early = await ctx.client.complete(uploadId, { sha256: sha256(file) });
     expect(early.status).toBe(409);
     expect(early.body).toMatchObject({ code: 'UPLOAD_INCOMPLETE', missingChunks: [1] });
-    expect((await client.status(uploadId)).body.sha256).toBe(sha256(file));
-    expect((await client.putChunk(uploadId, file, 1, CHUNK)).status).toBe(200);
-    expect((await client.waitForStatus(uploadId, ['completed', 'failed'])).status).toBe('completed');
+    expect((await ctx.client.status(uploadId)).body.sha256).toBe(sha256(file));
+    expect((await ctx.client.putChunk(uploadId, file, 1, CHUNK)).status).toBe(200);
+    expect((await ctx.client.waitForStatus(uploadId, ['completed', 'failed'])).status).toBe('completed');
   });
 
   it('serves byte ranges of the assembled file', async () => {
     const file = randomFile(3 * CHUNK + 100);
-    const { uploadId } = await client.uploadAll(file, { chunkSize: CHUNK });
-    await client.waitForStatus(uploadId, ['completed']);
+    const { uploadId } = await ctx.client.uploadAll(file, { chunkSize: CHUNK });
+    await ctx.client.waitForStatus(uploadId, ['completed']);
 
-    const middle = await client.download(uploadId, { range: 'bytes=1000-299999' });
+    const middle = await ctx.client.download(uploadId, { range: 'bytes=1000-299999' });
     expect(middle.status).toBe(206);
     expect(middle.headers.get('content-range')).toBe(`bytes 1000-299999/${file.length}`);
     expect(middle.data.equals(file.subarray(1000, 300_000))).toBe(true);
 
-    const tail = await client.download(uploadId, { range: 'bytes=-100' });
+    const tail = await ctx.client.download(uploadId, { range: 'bytes=-100' });
     expect(tail.status).toBe(206);
     expect(tail.data.equals(file.subarray(file.length - 100))).toBe(true);
 
-    const open = await client.download(uploadId, { range: `bytes=${3 * CHUNK}-` });
+    const open = await ctx.client.download(uploadId, { range: `bytes=${3 * CHUNK}-` });
     expect(open.data.equals(file.subarray(3 * CHUNK))).toBe(true);
 
-    const outside = await client.download(uploadId, { range: `bytes=${file.length}-` });
+    const outside = await ctx.client.download(uploadId, { range: `bytes=${file.length}-` });
     expect(outside.status).toBe(416);
     expect(outside.headers.get('content-range')).toBe(`bytes */${file.length}`);
     expect(JSON.parse(outside.data.toString()).code).toBe('RANGE_NOT_SATISFIABLE');
 
-    const cached = await client.download(uploadId, { 'if-none-match': `"${sha256(file)}"` });
+    const cached = await ctx.client.download(uploadId, { 'if-none-match': `"${sha256(file)}"` });
     expect(cached.status).toBe(304);
   });
 
   it('refuses to download before completion', async () => {
     const file = randomFile(2 * CHUNK);
-    const { uploadId } = await client.create(file, { chunkSize: CHUNK });
-    const download = await client.download(uploadId);
+    const { uploadId } = await ctx.client.create(file, { chunkSize: CHUNK });
+    const download = await ctx.client.download(uploadId);
     expect(download.status).toBe(409);
     expect(JSON.parse(download.data.toString())).toMatchObject({ statusCode: 409, code: 'UPLOAD_NOT_COMPLETED' });
   });
 
   it('aborts a session: bytes removed, later chunks refused with 410', async () => {
     const file = randomFile(3 * CHUNK);
-    const { uploadId } = await client.create(file, { chunkSize: CHUNK });
-    expect((await client.putChunk(uploadId, file, 0, CHUNK)).status).toBe(200);
-    expect(existsSync(join(stack.storageDir, 'tmp', `${uploadId}.part`))).toBe(true);
+    const { uploadId } = await ctx.client.create(file, { chunkSize: CHUNK });
+    expect((await ctx.client.putChunk(uploadId, file, 0, CHUNK)).status).toBe(200);
+    expect(existsSync(join(ctx.stack.storageDir, 'tmp', `${uploadId}.part`))).toBe(true);
 
-    const abort = await client.abort(uploadId);
+    const abort = await ctx.client.abort(uploadId);
     expect(abort.status).toBe(204);
-    expect(existsSync(join(stack.storageDir, 'tmp', `${uploadId}.part`))).toBe(false);
-    expect((await client.status(uploadId)).body.status).toBe('aborted');
-    expect((await client.abort(uploadId)).status).toBe(204);
+    expect(existsSync(join(ctx.stack.storageDir, 'tmp', `${uploadId}.part`))).toBe(false);
+    expect((await ctx.client.status(uploadId)).body.status).toBe('aborted');
+    expect((await ctx.client.abort(uploadId)).status).toBe(204);
 
-    const late = await client.putChunk(uploadId, file, 1, CHUNK);
+    const late = await ctx.client.putChunk(uploadId, file, 1, CHUNK);
     expect(late.status).toBe(410);
     expect(late.body.code).toBe('UPLOAD_ABORTED');
-    expect((await client.complete(uploadId)).body.code).toBe('UPLOAD_ABORTED');
-    expect(await recordedChunks(stack, uploadId)).toEqual([0]);
+    expect((await ctx.client.complete(uploadId)).body.code).toBe('UPLOAD_ABORTED');
+    expect(await recordedChunks(ctx.stack, uploadId)).toEqual([0]);
   });
 
   it('aborting a completed upload deletes its file', async () => {
     const file = randomFile(CHUNK);
-    const { uploadId } = await client.uploadAll(file, { chunkSize: CHUNK });
-    await client.waitForStatus(uploadId, ['completed']);
-    expect((await client.abort(uploadId)).status).toBe(204);
-    expect(existsSync(join(stack.storageDir, 'files', uploadId))).toBe(false);
-    expect((await client.download(uploadId)).status).toBe(410);
+    const { uploadId } = await ctx.client.uploadAll(file, { chunkSize: CHUNK });
+    await ctx.client.waitForStatus(uploadId, ['completed']);
+    expect((await ctx.client.abort(uploadId)).status).toBe(204);
+    expect(existsSync(join(ctx.stack.storageDir, 'files', uploadId))).toBe(false);
+    expect((await ctx.client.download(uploadId)).status).toBe(410);
   });
 
   it('reports health', async () => {
-    expect((await client.call('GET', '/health/live')).body).toEqual({ status: 'ok' });
-    const ready = await client.call('GET', '/health/ready');
+    expect((await ctx.client.call('GET', '/health/live')).body).toEqual({ status: 'ok' });
+    const ready = await ctx.client.call('GET', '/health/ready');
     expect(ready.status).toBe(200);
     expect(ready.body).toEqual({ status: 'ok', checks: { postgres: 'up', redis: 'up', storage: 'up' } });
   });

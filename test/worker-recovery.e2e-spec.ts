@@ -1,46 +1,38 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { eventually } from './support/processes';
-import { Stack } from './support/stack';
-import { UploadClient, randomFile, sha256 } from './support/upload-client';
+import { useStack, randomFile, sha256 } from './support/upload-client';
 
 const MiB = 1024 * 1024;
 
 describe('a worker killed mid-assembly', () => {
-  let stack: Stack;
-  let client: UploadClient;
-
-  beforeAll(async () => {
-    stack = await Stack.start();
-    client = new UploadClient(stack);
-  });
-  afterAll(() => stack?.stop());
+  const ctx = useStack();
 
   it('has its job finished byte-exact by a new worker', async () => {
     const file = randomFile(96 * MiB + 12345);
-    const { uploadId, totalChunks } = await client.create(file, { chunkSize: 8 * MiB });
-    const worker = stack.workers[0];
+    const { uploadId, totalChunks } = await ctx.client.create(file, { chunkSize: 8 * MiB });
+    const worker = ctx.stack.workers[0];
     const logLength = worker.log.length;
 
-    for (let index = 0; index < totalChunks; index++) expect((await client.putChunk(uploadId, file, index, 8 * MiB)).status).toBe(200);
+    for (let index = 0; index < totalChunks; index++) expect((await ctx.client.putChunk(uploadId, file, index, 8 * MiB)).status).toBe(200);
     await worker.waitForOutput(new RegExp(`Assembling ${uploadId}`), 30_000, logLength);
     await worker.stop('SIGKILL');
 
     // It died mid-way: nothing was completed or published.
-    const { rows } = await stack.db.query('SELECT status FROM uploads WHERE id = $1', [uploadId]);
+    const { rows } = await ctx.stack.db.query('SELECT status FROM uploads WHERE id = $1', [uploadId]);
     expect(rows[0].status).toBe('assembling');
-    expect(existsSync(join(stack.storageDir, 'files', uploadId))).toBe(false);
+    expect(existsSync(join(ctx.stack.storageDir, 'files', uploadId))).toBe(false);
 
-    await stack.startWorker();
-    const done = await client.waitForStatus(uploadId, ['completed', 'failed'], 60_000);
+    await ctx.stack.startWorker();
+    const done = await ctx.client.waitForStatus(uploadId, ['completed', 'failed'], 60_000);
     expect(done).toMatchObject({ status: 'completed', sha256: sha256(file) });
-    const download = await client.download(uploadId);
+    const download = await ctx.client.download(uploadId);
     expect(download.data.length).toBe(file.length);
     expect(download.data.equals(file)).toBe(true);
   });
 
   it('shuts down cleanly on SIGTERM', async () => {
-    const worker = await stack.startWorker();
+    const worker = await ctx.stack.startWorker();
     await worker.stop('SIGTERM');
     // Nest re-raises the signal once its shutdown hooks have run; what matters is that they ran.
     expect(worker.child.signalCode).toBe('SIGTERM');
@@ -49,49 +41,42 @@ describe('a worker killed mid-assembly', () => {
 });
 
 describe('expiry', () => {
-  let stack: Stack;
-  let client: UploadClient;
-
-  beforeAll(async () => {
-    stack = await Stack.start({ env: { UPLOAD_TTL: '1500ms', EXPIRY_SWEEP_INTERVAL: '300ms' } });
-    client = new UploadClient(stack);
-  });
-  afterAll(() => stack?.stop());
+  const ctx = useStack({ env: { UPLOAD_TTL: '1500ms', EXPIRY_SWEEP_INTERVAL: '300ms' } });
 
   it('expires an idle session, deletes its part file, and refuses its chunks with 410', async () => {
     const file = randomFile(2 * 256 * 1024);
-    const { uploadId } = await client.create(file, { chunkSize: 256 * 1024 });
-    expect((await client.putChunk(uploadId, file, 0, 256 * 1024)).status).toBe(200);
-    const partPath = join(stack.storageDir, 'tmp', `${uploadId}.part`);
+    const { uploadId } = await ctx.client.create(file, { chunkSize: 256 * 1024 });
+    expect((await ctx.client.putChunk(uploadId, file, 0, 256 * 1024)).status).toBe(200);
+    const partPath = join(ctx.stack.storageDir, 'tmp', `${uploadId}.part`);
 
-    const expired = await client.waitForStatus(uploadId, ['expired'], 15_000);
+    const expired = await ctx.client.waitForStatus(uploadId, ['expired'], 15_000);
     expect(expired.status).toBe('expired');
     await eventually(async () => (existsSync(partPath) ? undefined : true), 'the part file to be deleted', 10_000);
-    const { rows } = await stack.db.query('SELECT status FROM uploads WHERE id = $1', [uploadId]);
+    const { rows } = await ctx.stack.db.query('SELECT status FROM uploads WHERE id = $1', [uploadId]);
     expect(rows[0].status).toBe('expired');
 
-    const late = await client.putChunk(uploadId, file, 1, 256 * 1024);
+    const late = await ctx.client.putChunk(uploadId, file, 1, 256 * 1024);
     expect(late.status).toBe(410);
     expect(late.body.code).toBe('UPLOAD_EXPIRED');
-    expect((await client.complete(uploadId)).body.code).toBe('UPLOAD_EXPIRED');
+    expect((await ctx.client.complete(uploadId)).body.code).toBe('UPLOAD_EXPIRED');
   });
 
   it('keeps a session alive while chunks keep arriving', async () => {
     const file = randomFile(4 * 256 * 1024);
-    const { uploadId } = await client.create(file, { chunkSize: 256 * 1024 });
+    const { uploadId } = await ctx.client.create(file, { chunkSize: 256 * 1024 });
     for (let index = 0; index < 4; index++) {
       await new Promise((resolve) => setTimeout(resolve, 700));
-      expect((await client.putChunk(uploadId, file, index, 256 * 1024)).status).toBe(200);
+      expect((await ctx.client.putChunk(uploadId, file, index, 256 * 1024)).status).toBe(200);
     }
-    expect((await client.waitForStatus(uploadId, ['completed', 'expired'])).status).toBe('completed');
+    expect((await ctx.client.waitForStatus(uploadId, ['completed', 'expired'])).status).toBe('completed');
   });
 
   it('leaves completed uploads alone', async () => {
     const file = randomFile(256 * 1024);
-    const { uploadId } = await client.uploadAll(file, { chunkSize: 256 * 1024 });
-    await client.waitForStatus(uploadId, ['completed']);
+    const { uploadId } = await ctx.client.uploadAll(file, { chunkSize: 256 * 1024 });
+    await ctx.client.waitForStatus(uploadId, ['completed']);
     await new Promise((resolve) => setTimeout(resolve, 2500));
-    expect((await client.status(uploadId)).body.status).toBe('completed');
-    expect((await client.download(uploadId)).data.equals(file)).toBe(true);
+    expect((await ctx.client.status(uploadId)).body.status).toBe('completed');
+    expect((await ctx.client.download(uploadId)).data.equals(file)).toBe(true);
   });
 });

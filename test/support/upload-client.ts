@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { request as httpRequest } from 'node:http';
-import { Stack } from './stack';
+import { Stack, StackOptions } from './stack';
 import { eventually } from './processes';
 
 export interface JsonResponse<T = Record<string, any>> {
@@ -143,4 +143,15 @@ export function rawPut(
 export async function recordedChunks(stack: Stack, uploadId: string): Promise<number[]> {
   const { rows } = await stack.db.query<{ chunk_index: number }>('SELECT chunk_index FROM upload_chunks WHERE upload_id = $1 ORDER BY chunk_index', [uploadId]);
   return rows.map((row) => row.chunk_index);
+}
+
+/** Starts a stack (and a client for it) before the tests of the enclosing describe, and stops it after. */
+export function useStack(options: StackOptions = {}): { stack: Stack; client: UploadClient } {
+  const context = {} as { stack: Stack; client: UploadClient };
+  beforeAll(async () => {
+    context.stack = await Stack.start(options);
+    context.client = new UploadClient(context.stack);
+  });
+  afterAll(() => context.stack?.stop());
+  return context;
 }

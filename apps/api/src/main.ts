@@ -17,8 +17,14 @@ async function bootstrap(): Promise<void> {
   app.enableShutdownHooks();
   await runMigrations(app.get(DataSource));
 
+  const server = app.getHttpServer();
+  // A large chunk on a slow link may take long as long as bytes keep coming: no cap on the
+  // whole request, but a socket that goes silent is dropped, which frees its chunk lease.
+  server.requestTimeout = 0;
+  server.timeout = 120_000;
+
   await app.listen(config.port, '0.0.0.0');
-  const address = app.getHttpServer().address();
+  const address = server.address();
   new Logger('Api').log(`Listening on port ${typeof address === 'object' && address ? address.port : config.port}`);
 }
 
