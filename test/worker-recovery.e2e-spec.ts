@@ -31,6 +31,23 @@ describe('a worker killed mid-assembly', () => {
     expect(download.data.equals(file)).toBe(true);
   });
 
+  it('re-enqueues on complete an assembling upload whose job Redis lost', async () => {
+    const [worker] = ctx.stack.workers.filter((candidate) => candidate.running);
+    await worker.stop();
+    const file = randomFile(3 * 256 * 1024);
+    const { uploadId } = await ctx.client.uploadAll(file, { chunkSize: 256 * 1024 });
+    expect((await ctx.client.status(uploadId)).body.status).toBe('assembling');
+
+    // Redis loses the queue (a restart without persistence, say).
+    const keys = await ctx.stack.redis.keys(`${ctx.stack.prefix}:assembly:*`);
+    if (keys.length > 0) await ctx.stack.redis.del(...keys);
+
+    const completion = await ctx.client.complete(uploadId);
+    expect(completion.status).toBe(202);
+    await ctx.stack.startWorker();
+    expect(await ctx.client.waitForStatus(uploadId, ['completed', 'failed'])).toMatchObject({ status: 'completed', sha256: sha256(file) });
+  });
+
   it('shuts down cleanly on SIGTERM', async () => {
     const worker = await ctx.stack.startWorker();
     await worker.stop('SIGTERM');

@@ -127,6 +127,8 @@ export class UploadService {
       case 'completed':
         return { session, state: 'completed' };
       case 'assembling':
+        // A job lost with Redis's data would leave it assembling forever: make sure one is queued.
+        await this.queue.enqueue(id).catch((error: Error) => this.logger.warn(`Could not re-enqueue assembly of ${id}: ${error.message}`));
         return { session, state: 'assembling' };
       case 'failed':
         throw new UploadError('UPLOAD_NOT_ACCEPTING', `This upload failed (${session.error?.message ?? 'unknown reason'}): start a new upload.`, { status: session.status, error: session.error });
