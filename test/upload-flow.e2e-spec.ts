@@ -5,6 +5,21 @@ import { useStack, contentDigest, randomFile, recordedChunks, sha256 } from './s
 const KiB = 1024;
 const CHUNK = 256 * KiB;
 
+describe('behind a proxy', () => {
+  const ctx = useStack({ env: { PUBLIC_BASE_URL: 'https://uploads.example.com/' } });
+
+  it('builds every URL from PUBLIC_BASE_URL', async () => {
+    const file = randomFile(CHUNK);
+    const response = await ctx.client.initiate({ fileName: 'a.bin', fileSize: file.length, chunkSize: CHUNK });
+    const { uploadId } = response.body;
+    expect(response.body.uploadUrl).toBe(`https://uploads.example.com/resumable-upload/chunk?uploadId=${uploadId}`);
+    expect(response.headers.get('location')).toBe(`https://uploads.example.com/resumable-upload/uploads/${uploadId}`);
+    expect((await ctx.client.putChunk(uploadId, file, 0, CHUNK)).status).toBe(200);
+    const done = await ctx.client.waitForStatus(uploadId, ['completed']);
+    expect(done.downloadUrl).toBe(`https://uploads.example.com/resumable-upload/uploads/${uploadId}/file`);
+  });
+});
+
 describe('the upload flow', () => {
   const ctx = useStack();
 
@@ -209,6 +224,16 @@ describe('the upload flow', () => {
     expect((await ctx.client.abort(uploadId)).status).toBe(204);
     expect(existsSync(join(ctx.stack.storageDir, 'files', uploadId))).toBe(false);
     expect((await ctx.client.download(uploadId)).status).toBe(410);
+  });
+
+  it('lists at most the first 1,000 missing chunks', async () => {
+    // Part files are sparse: a large session costs no disk until chunks land.
+    const response = await ctx.client.initiate({ fileName: 'big.bin', fileSize: 1500 * CHUNK, chunkSize: CHUNK });
+    const status = await ctx.client.status(response.body.uploadId);
+    expect(status.body.totalChunks).toBe(1500);
+    expect(status.body.missingChunks).toHaveLength(1000);
+    expect(status.body.missingChunks[999]).toBe(999);
+    expect(status.body.missingRanges).toEqual([`bytes 0-${1000 * CHUNK - 1}/${1500 * CHUNK}`]);
   });
 
   it('reports health', async () => {
