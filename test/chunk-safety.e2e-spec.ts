@@ -139,17 +139,41 @@ describe('chunk safety', () => {
 describe('the chunk lease', () => {
   const ctx = useStack({ env: { CHUNK_LEASE_TTL: '300ms' } });
 
-  it('is renewed while a slow body streams, so a second writer stays out long past the TTL', async () => {
+  it('is renewed while a slow body keeps sending, so a second writer stays out long past the TTL', async () => {
     const file = randomFile(CHUNK);
     const { uploadId } = await ctx.client.create(file, { chunkSize: CHUNK });
     const { data, ...headers } = rangeHeaders(file, 0);
     const slow = rawPut(ctx.stack, uploadId, { ...headers, 'content-length': String(CHUNK) });
-    slow.write(data.subarray(0, 1000));
-    await sleep(1500);
+    for (let offset = 0; offset < 15_000; offset += 1000) {
+      slow.write(data.subarray(offset, offset + 1000));
+      await sleep(100);
+    }
     const intruder = await ctx.client.putChunk(uploadId, file, 0, CHUNK);
     expect(intruder.status).toBe(409);
     expect(intruder.body.code).toBe('CHUNK_IN_PROGRESS');
-    expect((await slow.finish(data.subarray(1000)))?.status).toBe(200);
+    expect((await slow.finish(data.subarray(15_000)))?.status).toBe(200);
     expect(await ctx.stack.redis.exists(`${ctx.stack.prefix}:lease:${uploadId}:0`)).toBe(0);
   });
+
+  it('lapses when a body goes silent: a retry takes the chunk over and the sleeper is refused when it wakes', async () => {
+    const file = randomFile(2 * CHUNK);
+    const { uploadId } = await ctx.client.create(file, { chunkSize: CHUNK });
+    const stale = Buffer.from(file.subarray(0, CHUNK)).fill(7, 1000);
+    const sleeper = rawPut(ctx.stack, uploadId, { 'content-range': `bytes 0-${CHUNK - 1}/${file.length}`, 'content-length': String(CHUNK) });
+    sleeper.write(stale.subarray(0, 1000));
+    await eventually(async () => ((await ctx.stack.redis.exists(`${ctx.stack.prefix}:lease:${uploadId}:0`)) ? true : undefined), 'the sleeper to take the lease');
+    await sleep(1000);
+
+    const retry = await ctx.client.putChunk(uploadId, file, 0, CHUNK);
+    expect(retry.status).toBe(200);
+    const woken = await sleeper.finish(stale.subarray(1000));
+    expect(woken?.status).toBe(409);
+    expect(woken?.body.code).toBe('CHUNK_IN_PROGRESS');
+
+    const part = await readFile(join(ctx.stack.storageDir, 'tmp', `${uploadId}.part`));
+    expect(part.subarray(0, CHUNK).equals(file.subarray(0, CHUNK))).toBe(true);
+    expect((await ctx.client.putChunk(uploadId, file, 1, CHUNK)).status).toBe(200);
+    await ctx.client.waitForStatus(uploadId, ['completed']);
+    expect((await ctx.client.download(uploadId)).data.equals(file)).toBe(true);
+});
 });

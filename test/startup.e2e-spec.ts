@@ -25,8 +25,8 @@ describe('start-up', () => {
       await db.connect();
       const { rows } = await db.query('SELECT name FROM schema_migrations');
       await db.end();
-      expect(rows.map((row) => row.name)).toEqual(['CreateUploads1795557684384']);
-      expect(apis.map((api) => api.log.match(/Applied migration/g)?.length ?? 0).reduce((a, b) => a + b)).toBe(1);
+      expect(rows.map((row) => row.name)).toEqual(['CreateUploads1795557684384', 'IndexAssemblingUploads1795559194533']);
+      expect(apis.map((api) => api.log.match(/Applied migration/g)?.length ?? 0).reduce((a, b) => a + b)).toBe(2);
     } finally {
       await Promise.all(apis.map((api) => api.stop()));
       await rm(storageDir, { recursive: true, force: true });

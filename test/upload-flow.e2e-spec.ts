@@ -185,6 +185,8 @@ describe('the upload flow', () => {
     expect(outside.status).toBe(416);
     expect(outside.headers.get('content-range')).toBe(`bytes */${file.length}`);
     expect(JSON.parse(outside.data.toString()).code).toBe('RANGE_NOT_SATISFIABLE');
+    expect(outside.headers.get('content-type')).toMatch(/^application\/json/);
+    expect(outside.headers.get('content-disposition')).toBeNull();
 
     const cached = await ctx.client.download(uploadId, { 'if-none-match': `"${sha256(file)}"` });
     expect(cached.status).toBe(304);

@@ -57,8 +57,24 @@ describe('a worker killed mid-assembly', () => {
   });
 });
 
+describe('the reconciler', () => {
+  const ctx = useStack({ env: { MAINTENANCE_INTERVAL: '300ms' } });
+
+  it('re-enqueues an upload left assembling without a job, with no client action', async () => {
+    await ctx.stack.workers[0].stop();
+    const file = randomFile(3 * 256 * 1024);
+    const { uploadId } = await ctx.client.uploadAll(file, { chunkSize: 256 * 1024 });
+    expect((await ctx.client.status(uploadId)).body.status).toBe('assembling');
+    const keys = await ctx.stack.redis.keys(`${ctx.stack.prefix}:assembly:*`);
+    if (keys.length > 0) await ctx.stack.redis.del(...keys);
+
+    await ctx.stack.startWorker();
+    expect(await ctx.client.waitForStatus(uploadId, ['completed', 'failed'], 30_000)).toMatchObject({ status: 'completed', sha256: sha256(file) });
+  });
+});
+
 describe('expiry', () => {
-  const ctx = useStack({ env: { UPLOAD_TTL: '1500ms', EXPIRY_SWEEP_INTERVAL: '300ms' } });
+  const ctx = useStack({ env: { UPLOAD_TTL: '1500ms', MAINTENANCE_INTERVAL: '300ms' } });
 
   it('expires an idle session, deletes its part file, and refuses its chunks with 410', async () => {
     const file = randomFile(2 * 256 * 1024);

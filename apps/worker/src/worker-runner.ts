@@ -2,9 +2,9 @@ import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdo
 import { Job, Worker } from 'bullmq';
 import type Redis from 'ioredis';
 import { APP_CONFIG, AppConfig } from '@app/config';
-import { EXPIRY_SCHEDULER_ID, JOB_QUEUE, JobName, QUEUES, QueueName, Queues, REDIS } from '@app/queue';
+import { JOB_QUEUE, JobName, QUEUES, QueueName, Queues, REDIS, SCHEDULED_JOBS } from '@app/queue';
 import { AssemblyProcessor } from './assembly.processor';
-import { ExpiryProcessor } from './expiry.processor';
+import { MaintenanceProcessor } from './maintenance.processor';
 
 /**
  * Starts one BullMQ worker per queue and routes each job to its processor. Every job name
@@ -21,9 +21,13 @@ export class WorkerRunner implements OnApplicationBootstrap, OnApplicationShutdo
     @Inject(REDIS) private readonly redis: Redis,
     @Inject(QUEUES) private readonly queues: Queues,
     assembly: AssemblyProcessor,
-    expiry: ExpiryProcessor,
+    maintenance: MaintenanceProcessor,
   ) {
-    this.handlers = { assemble: (job) => assembly.process(job as Job<{ uploadId: string }>), 'expire-sessions': () => expiry.process() };
+    this.handlers = {
+      assemble: (job) => assembly.process(job as Job<{ uploadId: string }>),
+      'expire-sessions': () => maintenance.expireSessions(),
+      'requeue-stuck-assemblies': () => maintenance.requeueStuckAssemblies(),
+    };
   }
 
   private readonly handlers: Record<JobName, (job: Job) => Promise<unknown>>;
@@ -49,7 +53,10 @@ export class WorkerRunner implements OnApplicationBootstrap, OnApplicationShutdo
       this.workers.push(worker);
     }
 
-    await this.queues.maintenance.upsertJobScheduler(EXPIRY_SCHEDULER_ID, { every: this.config.expirySweepIntervalMs }, { name: 'expire-sessions', data: {} });
+    for (const name of SCHEDULED_JOBS) {
+      // Every replica upserts the same scheduler id, so there is one schedule however many run.
+      await this.queues[JOB_QUEUE[name]].upsertJobScheduler(name, { every: this.config.maintenanceIntervalMs }, { name, data: {} });
+    }
     await Promise.all(this.workers.map((worker) => worker.waitUntilReady()));
     this.logger.log(`Worker ready (assembly concurrency ${this.config.workerConcurrency})`);
   }

@@ -32,7 +32,7 @@ describe(loadConfig.name, () => {
       apiKeys: [],
       workerConcurrency: 2,
       chunkLeaseTtlMs: 30_000,
-      expirySweepIntervalMs: 60_000,
+      maintenanceIntervalMs: 60_000,
       workerLockDurationMs: 30_000,
     });
   });
@@ -201,7 +201,7 @@ describe(loadConfig.name, () => {
 
     it.each([
       ['CHUNK_LEASE_TTL', '100ms', 'chunkLeaseTtlMs', 100],
-      ['EXPIRY_SWEEP_INTERVAL', '5m', 'expirySweepIntervalMs', 300_000],
+      ['MAINTENANCE_INTERVAL', '5m', 'maintenanceIntervalMs', 300_000],
       ['WORKER_LOCK_DURATION', '500ms', 'workerLockDurationMs', 500],
     ] as const)('reads %s=%p', (name, value, key, ms) => {
       expect(loadConfig({ [name]: value })[key]).toBe(ms);
@@ -216,7 +216,7 @@ describe(loadConfig.name, () => {
       ['UPLOAD_TTL', 'forever'],
       ['UPLOAD_TTL', 'h'],
       ['CHUNK_LEASE_TTL', '99ms'],
-      ['EXPIRY_SWEEP_INTERVAL', '0s'],
+      ['MAINTENANCE_INTERVAL', '0s'],
       ['WORKER_LOCK_DURATION', '499ms'],
     ])('rejects %s=%p with its minimum', (name, value) => {
       expect(problemsFor({ [name]: value })).toEqual([expect.stringMatching(new RegExp(`^${name}=.*a duration of at least \\d+ ms`))]);

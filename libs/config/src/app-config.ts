@@ -28,8 +28,8 @@ export interface AppConfig {
   workerConcurrency: number;
   /** Lifetime of a chunk lease; it is renewed while the body streams. */
   chunkLeaseTtlMs: number;
-  /** How often the worker looks for sessions past their expiry. */
-  expirySweepIntervalMs: number;
+  /** How often a worker expires idle sessions and re-enqueues assemblies that lost their job. */
+  maintenanceIntervalMs: number;
   /** How long a worker may go silent before its job counts as stalled. */
   workerLockDurationMs: number;
 }
@@ -61,7 +61,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
     apiKeys: read.list('API_KEYS'),
     workerConcurrency: read.integer('WORKER_CONCURRENCY', 2, 1, 64),
     chunkLeaseTtlMs: read.duration('CHUNK_LEASE_TTL', 30_000, 100),
-    expirySweepIntervalMs: read.duration('EXPIRY_SWEEP_INTERVAL', 60_000, 100),
+    maintenanceIntervalMs: read.duration('MAINTENANCE_INTERVAL', 60_000, 100),
     workerLockDurationMs: read.duration('WORKER_LOCK_DURATION', 30_000, 500),
   };
 

@@ -17,3 +17,5 @@ export * from './services/upload.service';
 export * from './services/chunk-receiver.service';
 export * from './services/assembly.service';
 export * from './services/expiry.service';
+export * from './services/assembly-reconciler.service';
+export * from './services/lease-keeper';

@@ -114,6 +114,17 @@ export class PostgresUploadRepository implements UploadRepository {
     return rows.map((row) => ({ index: row.chunk_index, sha256: row.sha256 }));
   }
 
+  async listMissingChunks(uploadId: string, totalChunks: number, limit: number): Promise<number[]> {
+    // An anti-join on the primary key: reads only as far as the first `limit` gaps.
+    const rows: { chunk_index: number }[] = await this.db.query(
+      `SELECT i AS chunk_index FROM generate_series(0, $2::int - 1) AS i
+       WHERE NOT EXISTS (SELECT 1 FROM upload_chunks c WHERE c.upload_id = $1 AND c.chunk_index = i)
+       ORDER BY i LIMIT $3`,
+      [uploadId, totalChunks, limit],
+    );
+    return rows.map((row) => row.chunk_index);
+  }
+
   async recordChunk(uploadId: string, chunk: RecordedChunk & { size: number }, ttlMs: number): Promise<ChunkRecordResult> {
     // The FOR UPDATE lock orders this against aborts, expiry and other chunks of the same
     // session; ON CONFLICT makes a second record of the chunk a no-op.
@@ -205,6 +216,11 @@ export class PostgresUploadRepository implements UploadRepository {
         [now, limit],
       ),
     );
+    return rows.map((row) => row.id);
+  }
+
+  async findAssemblingSince(before: Date, limit: number): Promise<string[]> {
+    const rows: { id: string }[] = await this.db.query(`SELECT id FROM uploads WHERE status = 'assembling' AND updated_at < $1 ORDER BY updated_at LIMIT $2`, [before, limit]);
     return rows.map((row) => row.id);
   }
 

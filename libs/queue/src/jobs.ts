@@ -6,13 +6,15 @@ export type QueueName = (typeof QUEUE_NAMES)[number];
 export interface JobPayloads {
   assemble: { uploadId: string };
   'expire-sessions': Record<string, never>;
+  'requeue-stuck-assemblies': Record<string, never>;
 }
 export type JobName = keyof JobPayloads;
 
 export const JOB_QUEUE: Record<JobName, QueueName> = {
   assemble: 'assembly',
   'expire-sessions': 'maintenance',
+  'requeue-stuck-assemblies': 'maintenance',
 };
 
-/** Repeatable job ids (BullMQ job schedulers). */
-export const EXPIRY_SCHEDULER_ID = 'expire-sessions';
+/** Jobs that run on a schedule (BullMQ job schedulers, one per job name). */
+export const SCHEDULED_JOBS: JobName[] = ['expire-sessions', 'requeue-stuck-assemblies'];

@@ -59,6 +59,8 @@ export class LocalDiskStorage implements ChunkStorage {
       } finally {
         await handle.close();
       }
+      // The session is recorded next: its part file must survive a crash too.
+      await syncDirectory(this.partDir);
     });
   }
 

@@ -55,24 +55,25 @@ export class UploadController {
   async download(@Param('uploadId') uploadId: string, @Req() request: Request, @Res() response: Response, @CurrentCaller() caller: Caller): Promise<void> {
     const session = await this.uploads.getDownloadable(assertUploadId(uploadId), caller);
     const etag = `"${session.sha256}"`;
-    response.setHeader('ETag', etag);
-    response.setHeader('Accept-Ranges', 'bytes');
-    response.setHeader('Content-Type', session.contentType ?? 'application/octet-stream');
-    response.setHeader('Content-Disposition', contentDisposition(session.fileName));
-    response.setHeader('Last-Modified', (session.completedAt ?? session.updatedAt).toUTCString());
-    response.setHeader('Cache-Control', 'private, no-transform');
-
-    if (request.headers['if-none-match']?.split(/\s*,\s*/).includes(etag)) {
-      response.status(304).end();
-      return;
-    }
     // If-Range with another validator means the client's copy is stale: send the whole file.
     const ifRange = request.headers['if-range'];
     const range = ifRange === undefined || ifRange === etag ? parseRangeHeader(request.headers.range, session.fileSize) : ({ kind: 'full' } as const);
     if (range.kind === 'unsatisfiable') {
+      // Before any file header is set: this answer is a JSON error, not part of the file.
       response.setHeader('Content-Range', `bytes */${session.fileSize}`);
       throw new UploadError('RANGE_NOT_SATISFIABLE', `The requested range is outside the ${session.fileSize}-byte file.`, { fileSize: session.fileSize });
     }
+
+    response.setHeader('ETag', etag);
+    response.setHeader('Accept-Ranges', 'bytes');
+    response.setHeader('Last-Modified', (session.completedAt ?? session.updatedAt).toUTCString());
+    response.setHeader('Cache-Control', 'private, no-transform');
+    if (request.headers['if-none-match']?.split(/\s*,\s*/).includes(etag)) {
+      response.status(304).end();
+      return;
+    }
+    response.setHeader('Content-Type', session.contentType ?? 'application/octet-stream');
+    response.setHeader('Content-Disposition', contentDisposition(session.fileName));
 
     if (range.kind === 'partial') {
       const { start, end } = range.range;

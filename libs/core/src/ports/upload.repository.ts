@@ -38,6 +38,9 @@ export interface UploadRepository {
   /** Every recorded chunk, ordered by index. */
   listChunks(uploadId: string): Promise<RecordedChunk[]>;
 
+  /** The first `limit` chunk indexes in [0, totalChunks) that have no record, ascending. */
+  listMissingChunks(uploadId: string, totalChunks: number, limit: number): Promise<number[]>;
+
   /**
    * Records a durably stored chunk, only while the session is `uploading`; the unique
    * (upload, chunk) key makes a second record a no-op. Updates the counters, slides
@@ -64,6 +67,9 @@ export interface UploadRepository {
 
   /** Marks up to `limit` sessions still `uploading` past their `expiresAt` as `expired`; returns their ids. */
   expireOverdue(now: Date, limit: number): Promise<string[]>;
+
+  /** Up to `limit` sessions in `assembling` whose last change is older than `before`, oldest first. */
+  findAssemblingSince(before: Date, limit: number): Promise<string[]>;
 
   /** Confirms the store answers. */
   ping(): Promise<void>;

@@ -3,6 +3,7 @@ import { assertAcceptsChunks, assertNotGone, canTransition, effectiveStatus, sta
 /** The moves the contract describes; every other pair must be refused. */
 const ALLOWED: Array<[UploadStatus, UploadStatus]> = [
   ['uploading', 'assembling'], // the last missing chunk arrived
+  ['uploading', 'failed'], // its part file vanished from storage
   ['uploading', 'aborted'], // DELETE
   ['uploading', 'expired'], // the sweep
   ['assembling', 'completed'], // verified and published
@@ -38,7 +39,7 @@ describe(statusesLeadingTo.name, () => {
   it.each([
     ['assembling', ['uploading']],
     ['completed', ['assembling']],
-    ['failed', ['assembling']],
+    ['failed', ['uploading', 'assembling']],
     ['uploading', ['assembling']],
     ['aborted', ['uploading', 'assembling', 'completed', 'failed']],
     ['expired', ['uploading']],

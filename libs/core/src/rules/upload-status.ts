@@ -5,10 +5,11 @@ export type UploadStatus = (typeof UPLOAD_STATUSES)[number];
 
 /**
  * Allowed moves of the session state machine. `assembling → uploading` is the worker
- * sending corrupt chunks back to missing; `failed` is final apart from abort.
+ * sending corrupt chunks back to missing; `uploading → failed` is a part file lost from
+ * storage; `failed` is final apart from abort.
  */
 const TRANSITIONS: Record<UploadStatus, readonly UploadStatus[]> = {
-  uploading: ['assembling', 'aborted', 'expired'],
+  uploading: ['assembling', 'failed', 'aborted', 'expired'],
   assembling: ['completed', 'uploading', 'failed', 'aborted'],
   completed: ['aborted'],
   failed: ['aborted'],

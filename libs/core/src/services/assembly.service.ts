@@ -35,10 +35,11 @@ export class AssemblyService {
     if (!session) return { kind: 'skipped', reason: 'no such session' };
     if (session.status !== 'assembling') return { kind: 'skipped', reason: `session is ${session.status}` };
 
+    // Records first: once the file is open, nothing may fail before the stream is consumed.
+    const recorded = new Map((await this.uploads.listChunks(uploadId)).map((chunk) => [chunk.index, chunk.sha256]));
     const source = await this.storage.openForVerification(uploadId);
     if (!source) return this.fail(session, 'STORAGE_LOST', 'The stored bytes of this upload are gone; start a new upload.');
 
-    const recorded = new Map((await this.uploads.listChunks(uploadId)).map((chunk) => [chunk.index, chunk.sha256]));
     const { sha256, corrupt } = await verifyChunks(source.stream, session, recorded);
 
     if (corrupt.length > 0) {

@@ -1,8 +1,8 @@
-import { Inject, Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import { createHash } from 'node:crypto';
 import { APP_CONFIG, AppConfig } from '@app/config';
 import { StoredDataMissingError, UploadError } from '../errors';
-import { CHUNK_LEASE, ChunkLease, HeldLease } from '../ports/chunk-lease';
+import { CHUNK_LEASE, ChunkLease } from '../ports/chunk-lease';
 import { CHUNK_STORAGE, ChunkStorage } from '../ports/chunk-storage';
 import { UPLOAD_REPOSITORY, UploadRepository } from '../ports/upload.repository';
 import { chunkIndexOf, chunkRange, formatByteRange } from '../rules/chunk-grid';
@@ -12,6 +12,7 @@ import { meteredBody } from '../rules/metered-body';
 import { assertAcceptsChunks } from '../rules/upload-status';
 import { assertUploadId } from '../rules/upload-id';
 import { UploadSession } from '../upload-session';
+import { LeaseKeeper } from './lease-keeper';
 import { Caller, UploadService } from './upload.service';
 
 export interface IncomingChunk {
@@ -36,8 +37,6 @@ export interface ChunkReceipt {
  */
 @Injectable()
 export class ChunkReceiver {
-  private readonly logger = new Logger(ChunkReceiver.name);
-
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Inject(UPLOAD_REPOSITORY) private readonly uploads: UploadRepository,
@@ -63,10 +62,11 @@ export class ChunkReceiver {
     if (!lease) {
       throw new UploadError('CHUNK_IN_PROGRESS', `Chunk ${index} is being written by another request: retry it after the Retry-After delay.`, { chunkIndex: index }, 1);
     }
-    const stopRenewing = this.keepRenewing(lease, uploadId, index);
+    const keeper = new LeaseKeeper(lease, this.config.chunkLeaseTtlMs, `chunk ${index} of ${uploadId}`);
     try {
       const hash = createHash('sha256');
-      const body = meteredBody(chunk.body, { expectedLength: length, chunkSize: session.chunkSize, lengthDeclared: chunk.contentLength !== null }, hash);
+      const metered = meteredBody(chunk.body, { expectedLength: length, chunkSize: session.chunkSize, lengthDeclared: chunk.contentLength !== null }, hash);
+      const body = keeper.watch(metered);
       const recorded = await this.uploads.findChunk(uploadId, index);
       if (recorded) {
         // Never rewrite stored bytes: only compare the retry with them.
@@ -74,19 +74,15 @@ export class ChunkReceiver {
         return await this.acceptRepeat(session, index, recorded.sha256, this.verifiedDigest(hash.digest('hex'), expectedDigest));
       }
 
-      await this.storage.writeAt(uploadId, range.start, body).catch(async (error: unknown) => {
-        // The part file vanished: the session was aborted or expired meanwhile; say which.
-        if (error instanceof StoredDataMissingError) assertAcceptsChunks((await this.uploadService.get(uploadId, chunk.caller)).status);
-        throw error;
-      });
+      await this.storage.writeAt(uploadId, range.start, body).catch((error: unknown) => this.explainWriteFailure(error, uploadId, chunk.caller));
       const sha256 = this.verifiedDigest(hash.digest('hex'), expectedDigest);
+      keeper.assertHeld();
       const result = await this.uploads.recordChunk(uploadId, { index, sha256, size: length }, this.config.uploadTtlMs);
       if (!result.recorded) return await this.explainUnrecorded(uploadId, index, sha256, chunk.caller);
-      if (result.completedSet) await this.uploadService.enqueueAssembly(result.session);
+      if (result.completedSet) await this.uploadService.requestAssembly(uploadId);
       return { session: result.session, chunkIndex: index };
     } finally {
-      stopRenewing();
-      await lease.release();
+      await keeper.release();
     }
   }
 
@@ -114,6 +110,20 @@ export class ChunkReceiver {
     return actual;
   }
 
+  /**
+   * The part file vanished: the session was aborted or expired meanwhile (say which), or its
+   * bytes were lost under a live session, which can only end it as failed.
+   */
+  private async explainWriteFailure(error: unknown, uploadId: string, caller: Caller): Promise<never> {
+    if (!(error instanceof StoredDataMissingError)) throw error;
+    const session = await this.uploadService.get(uploadId, caller);
+    assertAcceptsChunks(session.status);
+    await this.uploads.transition(uploadId, ['uploading'], 'failed', {
+      error: { code: 'STORAGE_LOST', message: 'The stored bytes of this upload are gone; start a new upload.' },
+    });
+    throw new UploadError('UPLOAD_NOT_ACCEPTING', 'The stored bytes of this upload were lost, so it failed: start a new upload.', { status: 'failed' });
+  }
+
   /** A retry of a recorded chunk: the same bytes are a no-op, other bytes a conflict. */
   private async acceptRepeat(session: UploadSession, index: number, recordedSha256: string, sha256: string): Promise<ChunkReceipt> {
     if (recordedSha256 !== sha256) {
@@ -133,14 +143,4 @@ export class ChunkReceiver {
     throw new UploadError('CHUNK_CONFLICT', `Chunk ${index} could not be recorded: retry it.`, { chunkIndex: index });
   }
 
-  private keepRenewing(lease: HeldLease, uploadId: string, index: number): () => void {
-    const timer = setInterval(() => {
-      lease.renew().then(
-        (held) => held || this.logger.warn(`Lease on chunk ${index} of ${uploadId} lapsed while its body was streaming`),
-        (error: Error) => this.logger.warn(`Could not renew the lease on chunk ${index} of ${uploadId}: ${error.message}`),
-      );
-    }, Math.max(50, Math.floor(this.config.chunkLeaseTtlMs / 3)));
-    timer.unref();
-    return () => clearInterval(timer);
-  }
 }

@@ -1,11 +1,11 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { createHash } from 'node:crypto';
 import { APP_CONFIG, AppConfig, MAX_CHUNK_SIZE, MIN_CHUNK_SIZE } from '@app/config';
-import { InsufficientStorageError, ServiceUnavailableError, UploadError, ValidationFailedError } from '../errors';
+import { InsufficientStorageError, UploadError, ValidationFailedError } from '../errors';
 import { ASSEMBLY_QUEUE, AssemblyQueue } from '../ports/assembly-queue';
 import { CHUNK_STORAGE, ChunkStorage } from '../ports/chunk-storage';
 import { UPLOAD_REPOSITORY, UploadRepository } from '../ports/upload.repository';
-import { formatByteRange, mergeChunkRanges, missingChunkIndexes, totalChunks } from '../rules/chunk-grid';
+import { formatByteRange, mergeChunkRanges, totalChunks } from '../rules/chunk-grid';
 import { parseCompleteRequest, parseInitiateRequest } from '../rules/initiate-request';
 import { assertNotGone, effectiveStatus } from '../rules/upload-status';
 import { newUploadId } from '../rules/upload-id';
@@ -96,8 +96,7 @@ export class UploadService {
   /** What is still missing, for the status and complete answers. */
   async progress(session: UploadSession): Promise<UploadProgress> {
     if (session.status !== 'uploading' || session.receivedChunks === session.totalChunks) return { missingChunks: [], missingRanges: [] };
-    const received = (await this.uploads.listChunks(session.id)).map((chunk) => chunk.index);
-    const missing = missingChunkIndexes(session.totalChunks, received, MISSING_CHUNKS_LISTED);
+    const missing = await this.uploads.listMissingChunks(session.id, session.totalChunks, MISSING_CHUNKS_LISTED);
     return {
       missingChunks: missing,
       missingRanges: mergeChunkRanges(session, missing).map((range) => formatByteRange(range, session.fileSize)),
@@ -127,8 +126,8 @@ export class UploadService {
       case 'completed':
         return { session, state: 'completed' };
       case 'assembling':
-        // A job lost with Redis's data would leave it assembling forever: make sure one is queued.
-        await this.queue.enqueue(id).catch((error: Error) => this.logger.warn(`Could not re-enqueue assembly of ${id}: ${error.message}`));
+        // Cheap insurance against a lost job: enqueuing one that exists is a no-op.
+        await this.requestAssembly(id);
         return { session, state: 'assembling' };
       case 'failed':
         throw new UploadError('UPLOAD_NOT_ACCEPTING', `This upload failed (${session.error?.message ?? 'unknown reason'}): start a new upload.`, { status: session.status, error: session.error });
@@ -142,26 +141,20 @@ export class UploadService {
     }
   }
 
-  /**
-   * Moves a fully received session to `assembling` and enqueues its job. If the queue cannot be
-   * reached the session goes back to `uploading`, so the next chunk retry or complete tries again.
-   */
+  /** Moves a fully received session to `assembling` and asks for its assembly. */
   async startAssembly(session: UploadSession): Promise<UploadSession> {
     const assembling = (await this.uploads.transition(session.id, ['uploading'], 'assembling')) ?? (await this.uploads.find(session.id)) ?? session;
-    await this.enqueueAssembly(assembling);
+    if (assembling.status === 'assembling') await this.requestAssembly(session.id);
     return assembling;
   }
 
-  /** Enqueues the assembly of a session that is `assembling`; on failure, puts it back to `uploading`. */
-  async enqueueAssembly(session: UploadSession): Promise<void> {
-    if (session.status !== 'assembling') return;
-    try {
-      await this.queue.enqueue(session.id);
-    } catch (error) {
-      this.logger.warn(`Could not enqueue assembly of ${session.id}: ${(error as Error).message}`);
-      await this.uploads.transition(session.id, ['assembling'], 'uploading').catch(() => undefined);
-      throw new ServiceUnavailableError('The job queue (Redis)');
-    }
+  /**
+   * Enqueues the assembly of a session that is `assembling`. The session's state is already
+   * recorded, so a queue that cannot be reached is no reason to fail the request: the worker's
+   * reconciler re-enqueues assemblies that have no job.
+   */
+  async requestAssembly(id: string): Promise<void> {
+    await this.queue.enqueue(id).catch((error: Error) => this.logger.warn(`Could not enqueue assembly of ${id} (the reconciler will): ${error.message}`));
   }
 
   /** Aborts a session and removes its bytes; aborting twice is fine. */

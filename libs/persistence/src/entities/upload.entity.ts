@@ -7,6 +7,7 @@ export const bigintAsNumber = { to: (value: number) => value, from: (value: stri
 
 @Entity('uploads')
 @Index('uploads_uploading_expires_at_idx', ['expiresAt'], { where: `"status" = 'uploading'` })
+@Index('uploads_assembling_updated_at_idx', ['updatedAt'], { where: `"status" = 'assembling'` })
 // One session per (owner, Idempotency-Key); an expression index, so it lives in the migration only.
 @Index('uploads_owner_idempotency_key_uq', { synchronize: false })
 @Check('uploads_status_check', `"status" IN ('uploading', 'assembling', 'completed', 'failed', 'aborted', 'expired')`)

@@ -1,4 +1,5 @@
 import { CreateUploads1795557684384 } from './1795557684384-CreateUploads';
+import { IndexAssemblingUploads1795559194533 } from './1795559194533-IndexAssemblingUploads';
 
 // Every migration, in order. Listed by hand: globs break in bundled builds.
-export const migrations = [CreateUploads1795557684384];
+export const migrations = [CreateUploads1795557684384, IndexAssemblingUploads1795559194533];
