@@ -18,8 +18,17 @@ describe('start-up', () => {
     const ports = await Promise.all([freePort(), freePort(), freePort()]);
     const apis = ports.map((port, i) => new TestProcess(`api-${i}`, process.execPath, [API], baseEnv({ DATABASE_URL: databaseUrl, STORAGE_DIR: storageDir, PORT: String(port) })));
     try {
-      for (const port of ports) {
-        await eventually(async () => ((await fetch(`http://127.0.0.1:${port}/health/ready`)).ok ? true : undefined), `the API on ${port} to be ready`, 30_000);
+      for (const [i, port] of ports.entries()) {
+        await eventually(
+          async () => {
+            if (!apis[i].running) throw new Error(`API ${i} exited:\n${apis[i].log}`);
+            return (await fetch(`http://127.0.0.1:${port}/health/ready`)).ok ? true : undefined;
+          },
+          `the API on ${port} to be ready`,
+          30_000,
+        ).catch((error: Error) => {
+          throw new Error(`${error.message}\n${apis[i].log}`);
+        });
       }
       const db = new Client({ connectionString: databaseUrl });
       await db.connect();

@@ -2,8 +2,9 @@ import { Logger } from '@nestjs/common';
 import { Client } from 'pg';
 import { DataSource } from 'typeorm';
 
-// An arbitrary constant shared by every process of this service: the advisory lock's key.
+// Arbitrary constants shared by every process of this service: advisory lock keys.
 const MIGRATION_LOCK_KEY = 740_192_311;
+const CREATE_DATABASE_LOCK_KEY = 740_192_312;
 
 /** Creates the database named in `databaseUrl` when it does not exist yet. */
 export async function ensureDatabaseExists(databaseUrl: string): Promise<void> {
@@ -14,13 +15,10 @@ export async function ensureDatabaseExists(databaseUrl: string): Promise<void> {
   const client = new Client({ connectionString: url.toString(), connectionTimeoutMillis: 5_000 });
   await client.connect();
   try {
+    // Replicas starting together would race: concurrent CREATE DATABASE fails in several ways.
+    await client.query('SELECT pg_advisory_lock($1)', [CREATE_DATABASE_LOCK_KEY]);
     const { rowCount } = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);
-    if (rowCount === 0) {
-      await client.query(`CREATE DATABASE "${name.replace(/"/g, '""')}"`).catch((error: { code?: string }) => {
-        // 42P04: another process created it first.
-        if (error.code !== '42P04') throw error;
-      });
-    }
+    if (rowCount === 0) await client.query(`CREATE DATABASE "${name.replace(/"/g, '""')}"`);
   } finally {
     await client.end();
   }
