@@ -1,4 +1,4 @@
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { eventually, sleep } from './support/processes';
 import { useStack, randomFile, rawPut, recordedChunks, sha256 } from './support/upload-client';
@@ -117,6 +117,17 @@ describe('chunk safety', () => {
     const done = await ctx.client.waitForStatus(uploadId, ['completed', 'failed']);
     expect(done).toMatchObject({ status: 'completed', sha256: sha256(file), error: null });
     expect(sha256((await ctx.client.download(uploadId)).data)).toBe(sha256(file));
+  });
+
+  it('fails an upload whose part file vanished from storage, and records nothing', async () => {
+    const file = randomFile(2 * CHUNK);
+    const { uploadId } = await ctx.client.create(file, { chunkSize: CHUNK });
+    await rm(join(ctx.stack.storageDir, 'tmp', `${uploadId}.part`));
+    const response = await ctx.client.putChunk(uploadId, file, 0, CHUNK);
+    expect(response.status).toBe(409);
+    expect(response.body.code).toBe('UPLOAD_NOT_ACCEPTING');
+    expect(await recordedChunks(ctx.stack, uploadId)).toEqual([]);
+    expect((await ctx.client.status(uploadId)).body).toMatchObject({ status: 'failed', error: { code: 'STORAGE_LOST' } });
   });
 
   it('streams a chunked body (no Content-Length) and counts it exactly', async () => {

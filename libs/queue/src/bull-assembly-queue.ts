@@ -10,7 +10,7 @@ export const ASSEMBLY_JOB_OPTIONS = {
   removeOnFail: { age: 7 * 24 * 3600, count: 5_000 },
 } as const;
 
-/** An enqueue that takes longer than this fails, so the request can answer 503 instead of hanging. */
+/** An enqueue that takes longer than this fails rather than hold the request; the reconciler retries it. */
 const ENQUEUE_TIMEOUT_MS = 5_000;
 
 /** The API's producer of assembly jobs. The job id is the upload id, so a double enqueue is one job. */
@@ -20,7 +20,7 @@ export class BullAssemblyQueue implements AssemblyQueue {
   async enqueue(uploadId: string): Promise<void> {
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error('Connection is closed: enqueue timed out')), ENQUEUE_TIMEOUT_MS);
+      timer = setTimeout(() => reject(new Error(`enqueue timed out after ${ENQUEUE_TIMEOUT_MS} ms`)), ENQUEUE_TIMEOUT_MS);
     });
     try {
       await Promise.race([this.add(uploadId), timeout]);

@@ -128,10 +128,6 @@ export class LocalDiskStorage implements ChunkStorage {
     return createReadStream(this.filePath(uploadId), { highWaterMark: READ_CHUNK_BYTES, ...range });
   }
 
-  async hasPublished(uploadId: string): Promise<boolean> {
-    return exists(this.filePath(uploadId));
-  }
-
   async remove(uploadId: string): Promise<void> {
     await rm(this.partPath(uploadId), { force: true });
     await rm(this.filePath(uploadId), { force: true });

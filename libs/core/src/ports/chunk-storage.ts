@@ -31,9 +31,6 @@ export interface ChunkStorage {
   /** A read of the published file, or of the inclusive byte range given. */
   readPublished(uploadId: string, range?: { start: number; end: number }): Readable;
 
-  /** Whether the published file exists. */
-  hasPublished(uploadId: string): Promise<boolean>;
-
   /** Removes the part and published files; missing files are fine. */
   remove(uploadId: string): Promise<void>;
 

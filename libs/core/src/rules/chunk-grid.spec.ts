@@ -1,4 +1,4 @@
-import { ChunkGrid, chunkIndexOf, chunkLength, chunkRange, formatByteRange, mergeChunkRanges, missingChunkIndexes, totalChunks } from './chunk-grid';
+import { ChunkGrid, chunkIndexOf, chunkLength, chunkRange, formatByteRange, mergeChunkRanges, totalChunks } from './chunk-grid';
 import { parseContentRange } from './content-range';
 
 const KiB = 1024;
@@ -199,56 +199,6 @@ describe(formatByteRange.name, () => {
       if (total === 0) continue;
       const range = chunkRange(grid, random(0, total - 1));
       expect(parseContentRange(formatByteRange(range, grid.fileSize))).toEqual({ ...range, total: grid.fileSize });
-    }
-  });
-});
-
-describe(missingChunkIndexes.name, () => {
-  it('lists every index when nothing has been received', () => {
-    expect(missingChunkIndexes(4, [])).toEqual([0, 1, 2, 3]);
-  });
-
-  it('lists nothing when every chunk has been received', () => {
-    expect(missingChunkIndexes(3, [2, 0, 1])).toEqual([]);
-  });
-
-  it('lists the gaps in ascending order whatever the order received', () => {
-    expect(missingChunkIndexes(6, [4, 1, 0])).toEqual([2, 3, 5]);
-  });
-
-  it('ignores duplicate and out-of-range received indexes', () => {
-    expect(missingChunkIndexes(3, [1, 1, 7, -1])).toEqual([0, 2]);
-  });
-
-  it('lists nothing for an empty file', () => {
-    expect(missingChunkIndexes(0, [])).toEqual([]);
-  });
-
-  it('stops at the limit, keeping the first missing indexes', () => {
-    expect(missingChunkIndexes(10, [0, 2], 3)).toEqual([1, 3, 4]);
-  });
-
-  it('accepts any iterable of received indexes', () => {
-    function* received() {
-      yield 0;
-      yield 2;
-    }
-    expect(missingChunkIndexes(4, received())).toEqual([1, 3]);
-    expect(missingChunkIndexes(4, new Set([3]))).toEqual([0, 1, 2]);
-  });
-
-  it('returns the complement of the received set, ascending and capped by the limit, for random grids', () => {
-    const random = randomSource(10);
-    for (const grid of randomGrids(11)) {
-      const total = totalChunks(grid);
-      const received = new Set<number>();
-      for (let index = 0; index < total; index++) if (random(0, 2) > 0) received.add(index);
-      const missing = missingChunkIndexes(total, received);
-      const isComplement = missing.length + received.size === total && missing.every((index) => !received.has(index));
-      const isAscending = missing.every((index, position) => position === 0 || index > missing[position - 1]);
-      expect({ grid, isComplement, isAscending }).toEqual({ grid, isComplement: true, isAscending: true });
-      const limit = random(0, 5);
-      expect(missingChunkIndexes(total, received, limit)).toEqual(missing.slice(0, limit));
     }
   });
 });

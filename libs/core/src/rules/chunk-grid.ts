@@ -40,16 +40,6 @@ export function formatByteRange(range: ByteRange, fileSize: number): string {
   return `bytes ${range.start}-${range.end}/${fileSize}`;
 }
 
-/** Indexes in [0, total) that are not in `received`, in order, at most `limit` of them. */
-export function missingChunkIndexes(total: number, received: Iterable<number>, limit = Infinity): number[] {
-  const have = new Set(received);
-  const missing: number[] = [];
-  for (let index = 0; index < total && missing.length < limit; index++) {
-    if (!have.has(index)) missing.push(index);
-  }
-  return missing;
-}
-
 /** Merges chunk indexes (ascending) into byte ranges, joining neighbours. */
 export function mergeChunkRanges(grid: ChunkGrid, indexes: number[]): ByteRange[] {
   const ranges: ByteRange[] = [];

@@ -7,7 +7,7 @@ import { CHUNK_STORAGE, ChunkStorage } from '../ports/chunk-storage';
 import { UPLOAD_REPOSITORY, UploadRepository } from '../ports/upload.repository';
 import { formatByteRange, mergeChunkRanges, totalChunks } from '../rules/chunk-grid';
 import { parseCompleteRequest, parseInitiateRequest } from '../rules/initiate-request';
-import { assertNotGone, effectiveStatus } from '../rules/upload-status';
+import { assertNotGone, effectiveStatus, statusesLeadingTo } from '../rules/upload-status';
 import { newUploadId } from '../rules/upload-id';
 import { UploadSession } from '../upload-session';
 
@@ -162,7 +162,7 @@ export class UploadService {
     const session = await this.get(id, caller);
     if (session.status === 'expired') assertNotGone(session.status);
     if (session.status !== 'aborted') {
-      const aborted = await this.uploads.transition(id, ['uploading', 'assembling', 'completed', 'failed'], 'aborted');
+      const aborted = await this.uploads.transition(id, statusesLeadingTo('aborted'), 'aborted');
       if (!aborted) {
         // It changed under us (expired, or aborted by someone else): report what it is now.
         const current = await this.get(id, caller);
