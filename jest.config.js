@@ -2,6 +2,15 @@
 const swc = ['@swc/jest', { jsc: { parser: { syntax: 'typescript', decorators: true }, transform: { legacyDecorator: true, decoratorMetadata: true }, target: 'es2023' } }];
 const moduleNameMapper = { '^@app/(core|persistence|storage|queue|config)$': '<rootDir>/libs/$1/src' };
 
+// e2e and fault tests start the built apps against their own database and Redis prefix.
+const stackTests = {
+  transform: { '^.+\\.ts$': swc },
+  moduleNameMapper,
+  testEnvironment: 'node',
+  globalSetup: '<rootDir>/test/support/global-setup.ts',
+  globalTeardown: '<rootDir>/test/support/global-teardown.ts',
+};
+
 module.exports = {
   // Global, not per project: e2e tests start processes and move real files.
   testTimeout: 120_000,
@@ -16,11 +25,13 @@ module.exports = {
     {
       displayName: 'e2e',
       testMatch: ['<rootDir>/test/**/*.e2e-spec.ts'],
-      transform: { '^.+\\.ts$': swc },
-      moduleNameMapper,
-      testEnvironment: 'node',
-      globalSetup: '<rootDir>/test/support/global-setup.ts',
-      globalTeardown: '<rootDir>/test/support/global-teardown.ts',
+      ...stackTests,
+    },
+    {
+      // Kill processes, stop Postgres and Redis, fill the disk: `npm run test:faults`.
+      displayName: 'faults',
+      testMatch: ['<rootDir>/test/faults/**/*.fault-spec.ts'],
+      ...stackTests,
     },
   ],
 };

@@ -4,15 +4,7 @@
 'use strict';
 
 const { spawn } = require('node:child_process');
-const { existsSync } = require('node:fs');
-const { join } = require('node:path');
-
-const root = join(__dirname, '..');
-const entry = {
-  migrate: 'dist/libs/persistence/src/migrate.js',
-  api: 'dist/apps/api/src/main.js',
-  worker: 'dist/apps/worker/src/main.js',
-};
+const { root, entry, isBuilt } = require('./app-entries');
 const FORWARDED = ['SIGINT', 'SIGTERM', 'SIGHUP'];
 
 const running = new Set();
@@ -49,7 +41,7 @@ function start(command, args, onExit) {
 
 async function main() {
   // A fresh checkout has no dist/; build it rather than fail with "Cannot find module".
-  if (!Object.values(entry).every((file) => existsSync(join(root, file)))) {
+  if (!isBuilt()) {
     console.log('[start-all] dist/ is missing or incomplete, running npm run build');
     if ((await start('npm', ['run', 'build'])) !== 0 || stopping) return process.exit(1);
   }

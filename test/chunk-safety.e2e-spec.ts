@@ -147,6 +147,20 @@ describe('chunk safety', () => {
   });
 });
 
+describe('chunks recorded in parallel', () => {
+  const ctx = useStack({ env: { INITIATE_RATE_LIMIT: 'off' } });
+
+  // Records and claims of one session contend for its row: a lock order that deadlocks shows
+  // here as a 500 (Postgres breaks the deadlock by failing one of the statements).
+  it('are all accepted, 8 at a time per upload, for several uploads at once', async () => {
+    const files = Array.from({ length: 4 }, () => randomFile(48 * CHUNK));
+    const uploads = await Promise.all(files.map((file) => ctx.client.uploadAll(file, { chunkSize: CHUNK, parallel: 8 })));
+    for (const [i, { uploadId }] of uploads.entries()) {
+      expect(await ctx.client.waitForStatus(uploadId, ['completed', 'failed'])).toMatchObject({ status: 'completed', sha256: sha256(files[i]) });
+    }
+  });
+});
+
 describe('the chunk lease', () => {
   const ctx = useStack({ env: { CHUNK_LEASE_TTL: '300ms' } });
 
@@ -165,26 +179,4 @@ describe('the chunk lease', () => {
     expect((await slow.finish(data.subarray(15_000)))?.status).toBe(200);
     expect(await ctx.stack.redis.exists(`${ctx.stack.prefix}:lease:${uploadId}:0`)).toBe(0);
   });
-
-  it('lapses when a body goes silent: a retry takes the chunk over and the sleeper is refused when it wakes', async () => {
-    const file = randomFile(2 * CHUNK);
-    const { uploadId } = await ctx.client.create(file, { chunkSize: CHUNK });
-    const stale = Buffer.from(file.subarray(0, CHUNK)).fill(7, 1000);
-    const sleeper = rawPut(ctx.stack, uploadId, { 'content-range': `bytes 0-${CHUNK - 1}/${file.length}`, 'content-length': String(CHUNK) });
-    sleeper.write(stale.subarray(0, 1000));
-    await eventually(async () => ((await ctx.stack.redis.exists(`${ctx.stack.prefix}:lease:${uploadId}:0`)) ? true : undefined), 'the sleeper to take the lease');
-    await sleep(1000);
-
-    const retry = await ctx.client.putChunk(uploadId, file, 0, CHUNK);
-    expect(retry.status).toBe(200);
-    const woken = await sleeper.finish(stale.subarray(1000));
-    expect(woken?.status).toBe(409);
-    expect(woken?.body.code).toBe('CHUNK_IN_PROGRESS');
-
-    const part = await readFile(join(ctx.stack.storageDir, 'tmp', `${uploadId}.part`));
-    expect(part.subarray(0, CHUNK).equals(file.subarray(0, CHUNK))).toBe(true);
-    expect((await ctx.client.putChunk(uploadId, file, 1, CHUNK)).status).toBe(200);
-    await ctx.client.waitForStatus(uploadId, ['completed']);
-    expect((await ctx.client.download(uploadId)).data.equals(file)).toBe(true);
-});
 });

@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs';
+import { utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { eventually } from './support/processes';
 import { useStack, randomFile, sha256 } from './support/upload-client';
@@ -111,5 +112,92 @@ describe('expiry', () => {
     await new Promise((resolve) => setTimeout(resolve, 2500));
     expect((await ctx.client.status(uploadId)).body.status).toBe('completed');
     expect((await ctx.client.download(uploadId)).data.equals(file)).toBe(true);
+  });
+});
+
+describe('the orphan sweep', () => {
+  const ctx = useStack({ env: { MAINTENANCE_INTERVAL: '100ms' } });
+  const twoHoursAgo = new Date(Date.now() - 2 * 3600 * 1000);
+
+  async function placeFile(dir: 'tmp' | 'files', name: string, changedAt: Date | null): Promise<string> {
+    const path = join(ctx.stack.storageDir, dir, name);
+    await writeFile(path, 'leftover bytes');
+    if (changedAt) await utimes(path, changedAt, changedAt);
+    return path;
+  }
+
+  async function setStatus(uploadId: string, status: string): Promise<void> {
+    // A last change in the future keeps the reconciler from re-running an `assembling` one.
+    await ctx.stack.db.query(`UPDATE uploads SET status = $2, updated_at = now() + interval '1 hour' WHERE id = $1`, [uploadId, status]);
+  }
+
+  it('removes files a crash left behind, and nothing that is still wanted or not ours', async () => {
+    const aborted = await ctx.client.create(randomFile(1000));
+    // A refused chunk leaves a claim behind; once the upload is closed, the sweep drops it.
+    expect((await ctx.client.putChunk(aborted.uploadId, randomFile(1000), 0, 256 * 1024, { 'content-digest': `sha-256=:${Buffer.alloc(32).toString('base64')}:` })).status).toBe(422);
+    expect((await ctx.client.abort(aborted.uploadId)).status).toBe(204);
+    const failed = await ctx.client.create(randomFile(1000));
+    await setStatus(failed.uploadId, 'failed');
+    const assembling = await ctx.client.create(randomFile(1000));
+    await setStatus(assembling.uploadId, 'assembling');
+    const live = await ctx.client.create(randomFile(1000));
+    const kept = randomFile(1000);
+    const completed = await ctx.client.uploadAll(kept);
+    await ctx.client.waitForStatus(completed.uploadId, ['completed']);
+    for (const id of [live.uploadId, completed.uploadId, assembling.uploadId]) {
+      for (const dir of ['tmp', 'files']) {
+        const path = join(ctx.stack.storageDir, dir, dir === 'tmp' ? `${id}.part` : id);
+        if (existsSync(path)) await utimes(path, twoHoursAgo, twoHoursAgo);
+      }
+    }
+
+    const leftovers = [
+      // A crash between marking the session aborted (or failed) and deleting its bytes.
+      await placeFile('tmp', `${aborted.uploadId}.part`, twoHoursAgo),
+      await placeFile('files', aborted.uploadId, twoHoursAgo),
+      join(ctx.stack.storageDir, 'tmp', `${failed.uploadId}.part`),
+      // A crash between creating a part file and inserting its session.
+      await placeFile('tmp', 'BBBBBBBBBBBBBBBBBBBBBB.part', twoHoursAgo),
+    ];
+    await utimes(leftovers[2], twoHoursAgo, twoHoursAgo);
+    const wanted = [
+      join(ctx.stack.storageDir, 'tmp', `${live.uploadId}.part`),
+      join(ctx.stack.storageDir, 'files', completed.uploadId),
+      // Published while still assembling: the worker is about to record it completed.
+      await placeFile('files', assembling.uploadId, twoHoursAgo),
+      // Too young to judge: its session may be being inserted right now.
+      await placeFile('tmp', 'CCCCCCCCCCCCCCCCCCCCCC.part', null),
+      // A published file no session knows: perhaps a restored or shared database's; kept.
+      await placeFile('files', 'EEEEEEEEEEEEEEEEEEEEEE', twoHoursAgo),
+      // Not an upload's file at all.
+      await placeFile('tmp', 'notes.txt', twoHoursAgo),
+      await placeFile('files', 'lost+found', twoHoursAgo),
+    ];
+
+    await eventually(async () => (leftovers.some((path) => existsSync(path)) ? undefined : true), 'the leftovers to be removed', 30_000);
+    for (const path of wanted) expect(existsSync(path)).toBe(true);
+    expect((await ctx.client.download(completed.uploadId)).data.equals(kept)).toBe(true);
+    await eventually(async () => {
+      const { rows } = await ctx.stack.db.query('SELECT 1 FROM chunk_claims WHERE upload_id = $1', [aborted.uploadId]);
+      return rows.length === 0 ? true : undefined;
+    }, 'the closed upload\'s claims to be dropped');
+  });
+});
+
+describe('the orphan sweep on a database with no uploads at all', () => {
+  const ctx = useStack({ env: { MAINTENANCE_INTERVAL: '100ms' } });
+
+  it('removes nothing until the database knows an upload: an empty one is more likely the wrong database', async () => {
+    const path = join(ctx.stack.storageDir, 'tmp', 'DDDDDDDDDDDDDDDDDDDDDD.part');
+    const longAgo = new Date(Date.now() - 2 * 3600 * 1000);
+    await writeFile(path, 'bytes of an upload this database does not know');
+    await utimes(path, longAgo, longAgo);
+    // Several sweeps (every second here) run meanwhile, and leave the file alone.
+    await new Promise((resolve) => setTimeout(resolve, 3000));
+    expect(existsSync(path)).toBe(true);
+
+    // Once the database holds an upload, the next sweep judges the file an orphan.
+    await ctx.client.create(randomFile(1000));
+    await eventually(async () => (existsSync(path) ? undefined : true), 'the orphan to be removed', 30_000);
   });
 });

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -6,7 +7,6 @@ import { Client } from 'pg';
 import { TestProcess, eventually, freePort } from './processes';
 
 const ROOT = join(__dirname, '..', '..');
-let stacksStarted = 0;
 
 export interface StackOptions {
   /** Extra environment for both apps (e.g. API_KEYS, UPLOAD_TTL). */
@@ -18,6 +18,26 @@ export interface StackOptions {
   workers?: number;
 }
 
+export interface ApiReplica {
+  process: TestProcess;
+  baseUrl: string;
+  url(path: string): string;
+}
+
+async function waitUntilLive(api: TestProcess, baseUrl: string): Promise<void> {
+  await eventually(
+    async () => {
+      if (!api.running) throw new Error(`the API exited:\n${api.log}`);
+      const response = await fetch(`${baseUrl}/health/live`);
+      return response.ok ? true : undefined;
+    },
+    'the API to answer',
+    30_000,
+  ).catch((error: Error) => {
+    throw new Error(`${error.message}\n${api.log}`);
+  });
+}
+
 /**
  * One API process and its workers, started from the built apps exactly as `npm run start:api`
  * and `start:worker` would, with their own database, Redis key prefix and storage directory.
@@ -25,6 +45,7 @@ export interface StackOptions {
 export class Stack {
   api!: TestProcess;
   workers: TestProcess[] = [];
+  replicas: TestProcess[] = [];
   baseUrl = '';
   /** Direct connections for checking what the apps really recorded. */
   db!: Client;
@@ -39,7 +60,9 @@ export class Stack {
   static async start(options: StackOptions = {}): Promise<Stack> {
     const runId = process.env.E2E_RUN_ID;
     if (!runId) throw new Error('E2E_RUN_ID is not set: run the e2e tests through jest (globalSetup)');
-    const n = `${process.pid}_${++stacksStarted}`;
+    // Random, not a counter: Jest runs many test files in one process, each with fresh module
+    // state, so a counter would hand two files the same database and Redis prefix.
+    const n = randomBytes(6).toString('hex');
     const storageDir = options.storageDir ?? (await mkdtemp(join(tmpdir(), 'ru-e2e-')));
     const port = await freePort();
     const env: NodeJS.ProcessEnv = {
@@ -52,6 +75,8 @@ export class Stack {
       PORT: String(port),
       // Short enough that a killed worker's job is picked up again within seconds.
       WORKER_LOCK_DURATION: '2s',
+      // Many workers share this machine: a test that reads worker metrics gives a free port.
+      METRICS_PORT: 'off',
       NO_COLOR: '1',
       ...options.env,
     };
@@ -76,17 +101,7 @@ export class Stack {
 
   async startApi(): Promise<TestProcess> {
     this.api = new TestProcess('api', process.execPath, [join(ROOT, 'dist/apps/api/src/main.js')], this.env);
-    await eventually(
-      async () => {
-        if (!this.api.running) throw new Error(`the API exited:\n${this.api.log}`);
-        const response = await fetch(`${this.baseUrl}/health/live`);
-        return response.ok ? true : undefined;
-      },
-      'the API to answer',
-      30_000,
-    ).catch((error: Error) => {
-      throw new Error(`${error.message}\n${this.api.log}`);
-    });
+    await waitUntilLive(this.api, this.baseUrl);
     return this.api;
   }
 
@@ -95,6 +110,19 @@ export class Stack {
     this.workers.push(worker);
     await worker.waitForOutput(/Worker ready/);
     return worker;
+  }
+
+  /**
+   * Another API process on the same database, Redis and storage, on its own port: a replica
+   * a test can kill while the first one keeps serving.
+   */
+  async startReplica(): Promise<ApiReplica> {
+    const port = await freePort();
+    const baseUrl = `http://127.0.0.1:${port}`;
+    const replica = new TestProcess(`api-${port}`, process.execPath, [join(ROOT, 'dist/apps/api/src/main.js')], { ...this.env, PORT: String(port) });
+    this.replicas.push(replica);
+    await waitUntilLive(replica, baseUrl);
+    return { process: replica, baseUrl, url: (path) => `${baseUrl}${path}` };
   }
 
   get prefix(): string {
@@ -107,7 +135,7 @@ export class Stack {
 
   /** Stops every process, closes the inspection connections and removes the storage directory. */
   async stop(): Promise<void> {
-    await Promise.all([this.api?.stop(), ...this.workers.map((worker) => worker.stop())]);
+    await Promise.all([this.api?.stop(), ...this.replicas.map((replica) => replica.stop()), ...this.workers.map((worker) => worker.stop())]);
     await this.db?.end().catch(() => undefined);
     this.redis?.disconnect();
     if (this.ownsStorage) await rm(this.storageDir, { recursive: true, force: true });

@@ -24,7 +24,8 @@ export function randomFile(size: number): Buffer {
 /** A thin HTTP client for the contract, used by the e2e tests; it hides nothing the tests assert on. */
 export class UploadClient {
   constructor(
-    private readonly stack: Stack,
+    /** The stack, or any one of its API replicas. */
+    private readonly stack: Pick<Stack, 'url'>,
     private readonly headers: Record<string, string> = {},
   ) {}
 
@@ -112,7 +113,7 @@ export class UploadClient {
  * pause, send it chunked, or cut the connection. Resolves with the answer, or null if none came.
  */
 export function rawPut(
-  stack: Stack,
+  stack: Pick<Stack, 'url'>,
   uploadId: string,
   headers: Record<string, string>,
 ): { write: (data: Buffer) => void; finish: (data?: Buffer) => Promise<JsonResponse | null>; cut: () => void } {
@@ -137,6 +138,46 @@ export function rawPut(
     },
     cut: () => request.destroy(),
   };
+}
+
+export interface RawResponse extends JsonResponse {
+  /** The body as sent, to show what came back when it is not JSON. */
+  text: string;
+}
+
+/**
+ * Sends one request exactly as written, for input fetch would tidy up: the path is not
+ * normalised (`..`, `%2e%2e` and broken percent-encoding reach the server as given), and a
+ * header given as a list goes out as that many header lines. Resolves with the answer; the
+ * body is parsed as JSON when it is JSON, else left undefined.
+ */
+export function rawRequest(
+  stack: Stack,
+  method: string,
+  path: string,
+  init: { headers?: Record<string, string | string[]>; body?: Buffer | string } = {},
+): Promise<RawResponse> {
+  const url = new URL(stack.baseUrl);
+  return new Promise((resolve, reject) => {
+    const request = httpRequest({ host: url.hostname, port: url.port, path, method, headers: init.headers }, (response) => {
+      const parts: Buffer[] = [];
+      response.on('data', (part: Buffer) => parts.push(part));
+      response.on('end', () => {
+        const text = Buffer.concat(parts).toString();
+        let body: Record<string, any> | undefined;
+        try {
+          body = text ? JSON.parse(text) : undefined;
+        } catch {
+          body = undefined;
+        }
+        // The server may answer before it read the whole body: stop sending the rest.
+        request.destroy();
+        resolve({ status: response.statusCode ?? 0, headers: new Headers(response.headers as Record<string, string>), body: body as Record<string, any>, text });
+      });
+    });
+    request.on('error', reject);
+    request.end(init.body);
+  });
 }
 
 /** Counts what Postgres really recorded for an upload. */

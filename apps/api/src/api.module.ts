@@ -1,4 +1,4 @@
-import { DynamicModule, Module } from '@nestjs/common';
+import { DynamicModule, MiddlewareConsumer, Module, NestModule, RequestMethod } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD } from '@nestjs/core';
 import { AppConfig, ConfigModule } from '@app/config';
 import { ChunkReceiver, UploadService } from '@app/core';
@@ -8,18 +8,37 @@ import { StorageModule } from '@app/storage';
 import { HealthController } from './health/health.controller';
 import { ApiKeyGuard } from './http/api-key.guard';
 import { ErrorFilter } from './http/error.filter';
+import { requestLogging } from './http/request-logging';
+import { ApiMetrics } from './metrics/api-metrics';
+import { ChunkMetricsMiddleware } from './metrics/chunk-metrics.middleware';
+import { MetricsController } from './metrics/metrics.controller';
+import { UploadCounts } from './metrics/upload-counts';
 import { ChunkController } from './uploads/chunk.controller';
 import { UploadController } from './uploads/upload.controller';
+import { ROUTE_PREFIX } from './uploads/upload-views';
+import { WebPageModule } from './web/web-page.module';
 
 /** The HTTP app: controllers over the upload domain; it produces jobs and never runs them. */
 @Module({})
-export class ApiModule {
+export class ApiModule implements NestModule {
   static forRoot(config: AppConfig): DynamicModule {
     return {
       module: ApiModule,
-      imports: [ConfigModule.forRoot(config), PersistenceModule, StorageModule, QueueModule.forRole('producer', 'api')],
-      controllers: [UploadController, ChunkController, HealthController],
-      providers: [UploadService, ChunkReceiver, { provide: APP_GUARD, useClass: ApiKeyGuard }, { provide: APP_FILTER, useClass: ErrorFilter }],
+      imports: [ConfigModule.forRoot(config), requestLogging(config), PersistenceModule, StorageModule, QueueModule.forRole('producer', 'api'), WebPageModule],
+      controllers: [UploadController, ChunkController, HealthController, MetricsController],
+      providers: [
+        UploadService,
+        ChunkReceiver,
+        ApiMetrics,
+        UploadCounts,
+        { provide: APP_GUARD, useClass: ApiKeyGuard },
+        { provide: APP_FILTER, useClass: ErrorFilter },
+      ],
     };
+  }
+
+  configure(consumer: MiddlewareConsumer): void {
+    // Middleware, not an interceptor: it must also see the chunk PUTs the guard refuses.
+    consumer.apply(ChunkMetricsMiddleware).forRoutes({ path: `${ROUTE_PREFIX}/chunk`, method: RequestMethod.PUT });
   }
 }

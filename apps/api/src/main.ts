@@ -2,30 +2,45 @@ import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { NestExpressApplication } from '@nestjs/platform-express';
+import { Logger as PinoLogger } from 'nestjs-pino';
 import { DataSource } from 'typeorm';
 import { ConfigValidationError, loadConfig } from '@app/config';
 import { ensureDatabaseExists, runMigrations } from '@app/persistence';
 import { ApiModule } from './api.module';
+import { answerMalformedRequests } from './http/client-error';
+import { corsOptions } from './http/cors';
+import { boundDrainOnStop } from './http/drain';
+import { setupOpenApi } from './openapi/setup-openapi';
 
 async function bootstrap(): Promise<void> {
   const config = loadConfig();
+  const logger = new Logger('Api');
   await ensureDatabaseExists(config.databaseUrl);
 
   // No body parser: the chunk route streams its raw body, and the JSON routes read theirs explicitly.
-  const app = await NestFactory.create<NestExpressApplication>(ApiModule.forRoot(config), { bodyParser: false });
+  const app = await NestFactory.create<NestExpressApplication>(ApiModule.forRoot(config), { bodyParser: false, bufferLogs: true });
+  app.useLogger(app.get(PinoLogger));
   app.disable('x-powered-by');
+  // X-Forwarded-For/-Proto/-Host are anyone's to forge: believe them only from the proxies TRUST_PROXY names.
+  app.set('trust proxy', config.trustProxy);
+  const cors = corsOptions(config.corsOrigins);
+  if (cors) app.enableCors(cors);
+  setupOpenApi(app);
   app.enableShutdownHooks();
   await runMigrations(app.get(DataSource));
 
   const server = app.getHttpServer();
   // A large chunk on a slow link may take long as long as bytes keep coming: no cap on the
-  // whole request, but a socket that goes silent is dropped, which frees its chunk lease.
+  // whole request. A body that stalls gets 408 after BODY_IDLE_TIMEOUT; a socket silent for
+  // longer than that (between requests, say) is dropped.
   server.requestTimeout = 0;
-  server.timeout = 120_000;
+  server.timeout = Math.max(120_000, config.bodyIdleTimeoutMs + 10_000);
+  answerMalformedRequests(server);
+  boundDrainOnStop(server, config.shutdownTimeoutMs, logger);
 
   await app.listen(config.port, '0.0.0.0');
   const address = server.address();
-  new Logger('Api').log(`Listening on port ${typeof address === 'object' && address ? address.port : config.port}`);
+  logger.log(`Listening on port ${typeof address === 'object' && address ? address.port : config.port}`);
 }
 
 bootstrap().catch((error: unknown) => {

@@ -1,14 +1,20 @@
 import 'reflect-metadata';
+import { Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
+import { Logger as PinoLogger } from 'nestjs-pino';
 import { ConfigValidationError, loadConfig } from '@app/config';
 import { WorkerModule } from './worker.module';
+import { WorkerRunner } from './worker-runner';
 
 async function bootstrap(): Promise<void> {
   const config = loadConfig();
   // An application context, not an HTTP app: the worker only runs queue processors.
-  const app = await NestFactory.createApplicationContext(WorkerModule.forRoot(config));
+  const app = await NestFactory.createApplicationContext(WorkerModule.forRoot(config), { bufferLogs: true });
+  app.useLogger(app.get(PinoLogger));
   // Runs onApplicationShutdown (worker.close()) on SIGTERM/SIGINT.
   app.enableShutdownHooks();
+  await app.get(WorkerRunner).start();
+  new Logger('Worker').log(`Worker ready (assembly concurrency ${config.workerConcurrency})`);
 }
 
 bootstrap().catch((error: unknown) => {

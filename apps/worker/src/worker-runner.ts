@@ -1,4 +1,4 @@
-import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { Inject, Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
 import { Job, Worker } from 'bullmq';
 import type Redis from 'ioredis';
 import { APP_CONFIG, AppConfig } from '@app/config';
@@ -12,7 +12,7 @@ import { MaintenanceProcessor } from './maintenance.processor';
  * so active jobs finish or are handed back cleanly.
  */
 @Injectable()
-export class WorkerRunner implements OnApplicationBootstrap, OnApplicationShutdown {
+export class WorkerRunner implements OnApplicationShutdown {
   private readonly logger = new Logger('Worker');
   private readonly workers: Worker[] = [];
 
@@ -27,12 +27,17 @@ export class WorkerRunner implements OnApplicationBootstrap, OnApplicationShutdo
       assemble: (job) => assembly.process(job as Job<{ uploadId: string }>),
       'expire-sessions': () => maintenance.expireSessions(),
       'requeue-stuck-assemblies': () => maintenance.requeueStuckAssemblies(),
+      'sweep-orphaned-files': () => maintenance.sweepOrphanedFiles(),
     };
   }
 
   private readonly handlers: Record<JobName, (job: Job) => Promise<unknown>>;
 
-  async onApplicationBootstrap(): Promise<void> {
+  /**
+   * Starts taking jobs. Called by main once the shutdown hooks are in place, so no job can
+   * start in a process that a SIGTERM would still kill outright.
+   */
+  async start(): Promise<void> {
     for (const name of Object.keys(JOB_QUEUE) as JobName[]) {
       if (typeof this.handlers[name] !== 'function') throw new Error(`No handler for job "${name}"`);
     }
@@ -53,12 +58,20 @@ export class WorkerRunner implements OnApplicationBootstrap, OnApplicationShutdo
       this.workers.push(worker);
     }
 
-    for (const name of SCHEDULED_JOBS) {
-      // Every replica upserts the same scheduler id, so there is one schedule however many run.
-      await this.queues[JOB_QUEUE[name]].upsertJobScheduler(name, { every: this.config.maintenanceIntervalMs }, { name, data: {} });
-    }
+    await this.scheduleMaintenance();
+    // A Redis that restarted without its data lost the schedules too: put them back on every
+    // reconnect, or expiry and the assembly reconciler would never run again.
+    this.redis.on('ready', () => {
+      this.scheduleMaintenance().catch((error: Error) => this.logger.warn(`Could not schedule maintenance: ${error.message}`));
+    });
     await Promise.all(this.workers.map((worker) => worker.waitUntilReady()));
-    this.logger.log(`Worker ready (assembly concurrency ${this.config.workerConcurrency})`);
+  }
+
+  private async scheduleMaintenance(): Promise<void> {
+    for (const { name, everyMaintenanceIntervals } of SCHEDULED_JOBS) {
+      // Every replica upserts the same scheduler id, so there is one schedule however many run.
+      await this.queues[JOB_QUEUE[name]].upsertJobScheduler(name, { every: this.config.maintenanceIntervalMs * everyMaintenanceIntervals }, { name, data: {} });
+    }
   }
 
   private route(queueName: QueueName, job: Job): Promise<unknown> {
@@ -68,8 +81,19 @@ export class WorkerRunner implements OnApplicationBootstrap, OnApplicationShutdo
   }
 
   async onApplicationShutdown(signal?: string): Promise<void> {
-    this.logger.log(`Stopping on ${signal ?? 'shutdown'}: letting active jobs finish`);
-    await Promise.all(this.workers.map((worker) => worker.close()));
+    const timeoutMs = this.config.shutdownTimeoutMs;
+    this.logger.log(`Stopping on ${signal ?? 'shutdown'}: active jobs have ${timeoutMs / 1000} s to finish`);
+    const finished = Promise.all(this.workers.map((worker) => worker.close()));
+    let cutoff: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<'timeout'>((resolve) => (cutoff = setTimeout(() => resolve('timeout'), timeoutMs)));
+    const outcome = await Promise.race([finished, timedOut]);
+    clearTimeout(cutoff);
+    if (outcome === 'timeout') {
+      // Stop waiting and let the process exit: the jobs' locks lapse after WORKER_LOCK_DURATION
+      // and another worker takes them over, from the start of verification.
+      this.logger.warn(`Jobs still active after ${timeoutMs / 1000} s: leaving them to another worker`);
+      return;
+    }
     this.logger.log('Worker stopped');
   }
 }

@@ -1,5 +1,5 @@
 import { resolve } from 'node:path';
-import { ConfigValidationError, loadConfig, MAX_CHUNK_SIZE, MIN_CHUNK_SIZE } from './app-config';
+import { ConfigValidationError, loadConfig, MAX_CHUNK_SIZE, MAX_FILE_SIZE_LIMIT, MIN_CHUNK_SIZE } from './app-config';
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
@@ -34,6 +34,13 @@ describe(loadConfig.name, () => {
       chunkLeaseTtlMs: 30_000,
       maintenanceIntervalMs: 60_000,
       workerLockDurationMs: 30_000,
+      bodyIdleTimeoutMs: 20_000,
+      corsOrigins: [],
+      trustProxy: false,
+      initiateRateLimit: { points: 120, windowMs: 60_000 },
+      metricsPort: 9464,
+      shutdownTimeoutMs: 30_000,
+      logLevel: 'info',
     });
   });
 
@@ -151,7 +158,7 @@ describe(loadConfig.name, () => {
       ['10gib', 10 * GiB],
       ['2t', 2 * TiB],
       ['2TiB', 2 * TiB],
-      ['9007199254740991', Number.MAX_SAFE_INTEGER],
+      [String(MAX_FILE_SIZE_LIMIT), MAX_FILE_SIZE_LIMIT],
     ])('reads MAX_FILE_SIZE=%p as %d bytes', (value, bytes) => {
       expect(loadConfig({ MAX_FILE_SIZE: value }).maxFileSize).toBe(bytes);
     });
@@ -172,6 +179,8 @@ describe(loadConfig.name, () => {
       ['MAX_FILE_SIZE', 'g'],
       ['MAX_FILE_SIZE', 'ten gigabytes'],
       ['MAX_FILE_SIZE', '9007199254740992'],
+      ['MAX_FILE_SIZE', String(MAX_FILE_SIZE_LIMIT + 1)],
+      ['MAX_FILE_SIZE', '513t'],
       ['MAX_FILE_SIZE', '9000000t'],
       ['DEFAULT_CHUNK_SIZE', '255k'],
       ['DEFAULT_CHUNK_SIZE', String(256 * KiB - 1)],
@@ -203,6 +212,7 @@ describe(loadConfig.name, () => {
       ['CHUNK_LEASE_TTL', '100ms', 'chunkLeaseTtlMs', 100],
       ['MAINTENANCE_INTERVAL', '5m', 'maintenanceIntervalMs', 300_000],
       ['WORKER_LOCK_DURATION', '500ms', 'workerLockDurationMs', 500],
+      ['BODY_IDLE_TIMEOUT', '2s', 'bodyIdleTimeoutMs', 2000],
     ] as const)('reads %s=%p', (name, value, key, ms) => {
       expect(loadConfig({ [name]: value })[key]).toBe(ms);
     });
@@ -241,6 +251,74 @@ describe(loadConfig.name, () => {
       expect(problems).toEqual([expect.stringMatching(/^API_KEYS is not valid: .*at least 16 characters/)]);
       expect(problems[0]).not.toContain(keyA);
       expect(problems[0]).not.toContain('short');
+    });
+  });
+
+  describe('CORS_ORIGINS', () => {
+    it('reads origins, dropping a trailing slash', () => {
+      expect(loadConfig({ CORS_ORIGINS: 'https://app.example.com/, http://localhost:5173' }).corsOrigins).toEqual(['https://app.example.com', 'http://localhost:5173']);
+    });
+
+    it('reads * as any origin', () => {
+      expect(loadConfig({ CORS_ORIGINS: '*' }).corsOrigins).toEqual(['*']);
+    });
+
+    it.each(['app.example.com', 'https://app.example.com/upload', 'ftp://x.example', 'https://a.example,*'])('rejects %p', (value) => {
+      expect(problemsFor({ CORS_ORIGINS: value })).toEqual([expect.stringMatching(/^CORS_ORIGINS=.*comma-separated origins/)]);
+    });
+  });
+
+  describe('TRUST_PROXY', () => {
+    it.each([
+      ['true', true],
+      ['FALSE', false],
+      ['1', 1],
+      ['loopback, 10.0.0.0/8', ['loopback', '10.0.0.0/8']],
+      ['::1', ['::1']],
+      ['fd00::/8, 192.168.0.1', ['fd00::/8', '192.168.0.1']],
+    ])('reads %p', (value, expected) => {
+      expect(loadConfig({ TRUST_PROXY: value }).trustProxy).toEqual(expected);
+    });
+
+    it.each(['yes', 'proxy.example.com', '10.0.0.0/8;rm', '10.0.0.0/99', 'cafe', '::1/129', '10.0.0.0/8/8', '300.1.1.1'])('rejects %p', (value) => {
+      expect(problemsFor({ TRUST_PROXY: value })).toEqual([expect.stringMatching(/^TRUST_PROXY=/)]);
+    });
+  });
+
+  describe('INITIATE_RATE_LIMIT', () => {
+    it.each([
+      ['10/1s', { points: 10, windowMs: 1000 }],
+      ['600 / 1h', { points: 600, windowMs: 3_600_000 }],
+      ['5/30', { points: 5, windowMs: 30_000 }],
+    ])('reads %p', (value, expected) => {
+      expect(loadConfig({ INITIATE_RATE_LIMIT: value }).initiateRateLimit).toEqual(expected);
+    });
+
+    it.each(['off', 'OFF', '0'])('turns the limit off with %p', (value) => {
+      expect(loadConfig({ INITIATE_RATE_LIMIT: value }).initiateRateLimit).toBeNull();
+    });
+
+    it.each(['10', '10/500ms', '0/1m', 'ten/1m', '10/1w'])('rejects %p', (value) => {
+      expect(problemsFor({ INITIATE_RATE_LIMIT: value })).toEqual([expect.stringMatching(/^INITIATE_RATE_LIMIT=.*120\/1m/)]);
+    });
+  });
+
+  describe('METRICS_PORT, SHUTDOWN_TIMEOUT and LOG_LEVEL', () => {
+    it('reads them', () => {
+      expect(loadConfig({ METRICS_PORT: '9100', SHUTDOWN_TIMEOUT: '10s', LOG_LEVEL: 'debug' })).toMatchObject({ metricsPort: 9100, shutdownTimeoutMs: 10_000, logLevel: 'debug' });
+    });
+
+    it('turns the worker metrics off with METRICS_PORT=off', () => {
+      expect(loadConfig({ METRICS_PORT: 'off' }).metricsPort).toBeNull();
+    });
+
+    it.each([
+      ['METRICS_PORT', '0'],
+      ['METRICS_PORT', '70000'],
+      ['SHUTDOWN_TIMEOUT', 'soon'],
+      ['LOG_LEVEL', 'verbose'],
+    ])('rejects %s=%p', (name, value) => {
+      expect(problemsFor({ [name]: value })).toEqual([expect.stringMatching(new RegExp(`^${name}=`))]);
     });
   });
 

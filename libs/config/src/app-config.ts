@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { isAbsolute, resolve } from 'node:path';
 
 const KiB = 1024;
@@ -7,6 +8,8 @@ const GiB = 1024 * MiB;
 /** Chunk sizes a session may use; the contract fixes these bounds. */
 export const MIN_CHUNK_SIZE = 256 * KiB;
 export const MAX_CHUNK_SIZE = 64 * MiB;
+/** Chunk indexes are 32-bit in the database: at the smallest chunk size, this is the largest file (512 TiB − 256 KiB). */
+export const MAX_FILE_SIZE_LIMIT = (2 ** 31 - 1) * MIN_CHUNK_SIZE;
 
 /**
  * Every setting the service reads, parsed and checked once at start-up.
@@ -32,6 +35,34 @@ export interface AppConfig {
   maintenanceIntervalMs: number;
   /** How long a worker may go silent before its job counts as stalled. */
   workerLockDurationMs: number;
+  /**
+   * How long a chunk body may go without a byte before it is answered 408 and its lease freed;
+   * shorter than the lease by default, so the retry need not wait for the lease to lapse.
+   */
+  bodyIdleTimeoutMs: number;
+  /** Browser origins allowed to call the API (CORS); empty means none. */
+  corsOrigins: string[];
+  /** Which proxies' X-Forwarded-* headers to believe: Express's `trust proxy` setting, or false. */
+  trustProxy: TrustProxy;
+  /** Initiates allowed per API key (or client address without keys) per window; null turns the limit off. */
+  initiateRateLimit: RateLimit | null;
+  /** Port of the worker's own /metrics endpoint; null turns it off. The API serves /metrics on PORT. */
+  metricsPort: number | null;
+  /** How long a stopping process lets in-flight requests and jobs finish before it exits anyway. */
+  shutdownTimeoutMs: number;
+  /** The least severe log level written. */
+  logLevel: LogLevel;
+}
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+/** `true` trusts every proxy, a number that many hops, a list those addresses or subnets. */
+export type TrustProxy = false | true | number | string[];
+
+export interface RateLimit {
+  points: number;
+  windowMs: number;
 }
 
 export class ConfigValidationError extends Error {
@@ -55,7 +86,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
     storageDir: read.path('STORAGE_DIR', './data'),
     port: read.integer('PORT', 3000, 0, 65535),
     publicBaseUrl: read.optionalUrl('PUBLIC_BASE_URL', ['http:', 'https:']),
-    maxFileSize: read.size('MAX_FILE_SIZE', 10 * GiB, 0, Number.MAX_SAFE_INTEGER),
+    maxFileSize: read.size('MAX_FILE_SIZE', 10 * GiB, 0, MAX_FILE_SIZE_LIMIT),
     defaultChunkSize: read.size('DEFAULT_CHUNK_SIZE', 8 * MiB, MIN_CHUNK_SIZE, MAX_CHUNK_SIZE),
     uploadTtlMs: read.duration('UPLOAD_TTL', 24 * 3600 * 1000, 1000),
     apiKeys: read.list('API_KEYS'),
@@ -63,6 +94,13 @@ export function loadConfig(env: Env = process.env): AppConfig {
     chunkLeaseTtlMs: read.duration('CHUNK_LEASE_TTL', 30_000, 100),
     maintenanceIntervalMs: read.duration('MAINTENANCE_INTERVAL', 60_000, 100),
     workerLockDurationMs: read.duration('WORKER_LOCK_DURATION', 30_000, 500),
+    bodyIdleTimeoutMs: read.duration('BODY_IDLE_TIMEOUT', 20_000, 100),
+    corsOrigins: read.origins('CORS_ORIGINS'),
+    trustProxy: read.trustProxy('TRUST_PROXY'),
+    initiateRateLimit: read.rateLimit('INITIATE_RATE_LIMIT', { points: 120, windowMs: 60_000 }),
+    metricsPort: read.optionalPort('METRICS_PORT', 9464),
+    shutdownTimeoutMs: read.duration('SHUTDOWN_TIMEOUT', 30_000, 0),
+    logLevel: read.pattern('LOG_LEVEL', 'info', new RegExp(`^(${LOG_LEVELS.join('|')})$`), LOG_LEVELS.join(', ')) as LogLevel,
   };
 
   if (problems.length > 0) throw new ConfigValidationError(problems);
@@ -71,6 +109,25 @@ export function loadConfig(env: Env = process.env): AppConfig {
 
 const SIZE_UNITS: Record<string, number> = { '': 1, b: 1, k: KiB, kb: KiB, kib: KiB, m: MiB, mb: MiB, mib: MiB, g: GiB, gb: GiB, gib: GiB, t: 1024 * GiB, tb: 1024 * GiB, tib: 1024 * GiB };
 const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1000, '': 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/** An address, a subnet in CIDR form, or one of Express's names for address ranges. */
+function isProxyAddress(entry: string): boolean {
+  if (['loopback', 'linklocal', 'uniquelocal'].includes(entry)) return true;
+  const [address, prefix, ...rest] = entry.split('/');
+  const version = isIP(address);
+  if (version === 0 || rest.length > 0) return false;
+  if (prefix === undefined) return true;
+  return /^\d{1,3}$/.test(prefix) && Number(prefix) <= (version === 4 ? 32 : 128);
+}
+
+function isOrigin(value: string): boolean {
+  try {
+    const url = new URL(value);
+    return (url.protocol === 'http:' || url.protocol === 'https:') && url.origin === value;
+  } catch {
+    return false;
+  }
+}
 
 class EnvReader {
   constructor(
@@ -128,6 +185,13 @@ class EnvReader {
     return this.fail(name, value, `a whole number from ${min} to ${max}`, fallback);
   }
 
+  /** A port, or `off` for none. */
+  optionalPort(name: string, fallback: number): number | null {
+    const value = this.raw(name);
+    if (value?.toLowerCase() === 'off') return null;
+    return this.integer(name, fallback, 1, 65535);
+  }
+
   /** Byte sizes: a plain number of bytes or a number with a unit (`512k`, `8MiB`, `10GB`, binary units). */
   size(name: string, fallback: number, min: number, max: number): number {
     const value = this.raw(name);
@@ -147,6 +211,39 @@ class EnvReader {
     const parsed = match ? Number(match[1]) * DURATION_UNITS[match[2].toLowerCase()] : NaN;
     if (Number.isSafeInteger(parsed) && parsed >= minMs) return parsed;
     return this.fail(name, value, `a duration of at least ${minMs} ms, in seconds or with a unit (500ms, 90s, 30m, 24h, 7d)`, fallback);
+  }
+
+  /** Comma-separated origins (`https://app.example.com`), or `*` for any. */
+  origins(name: string): string[] {
+    const value = this.raw(name);
+    if (value === undefined) return [];
+    if (value === '*') return ['*'];
+    const origins = value.split(',').map((item) => item.trim().replace(/\/+$/, ''));
+    const bad = origins.find((origin) => !isOrigin(origin));
+    return bad === undefined ? origins : this.fail(name, value, 'comma-separated origins such as https://app.example.com (scheme, host and optional port, no path), or *', []);
+  }
+
+  /** `true`/`false`, a hop count, or comma-separated addresses, subnets or Express's names (loopback, linklocal, uniquelocal). */
+  trustProxy(name: string): TrustProxy {
+    const value = this.raw(name);
+    if (value === undefined || value.toLowerCase() === 'false') return false;
+    if (value.toLowerCase() === 'true') return true;
+    if (/^\d+$/.test(value)) return Number(value);
+    const entries = value.split(',').map((item) => item.trim());
+    if (entries.every(isProxyAddress)) return entries;
+    return this.fail(name, value, 'true, false, a number of proxy hops, or comma-separated addresses/subnets (10.0.0.0/8, loopback)', false);
+  }
+
+  /** `<count>/<window>` such as `120/1m`; `off` or `0` turns the limit off. */
+  rateLimit(name: string, fallback: RateLimit): RateLimit | null {
+    const value = this.raw(name);
+    if (value === undefined) return fallback;
+    if (value.toLowerCase() === 'off' || value === '0') return null;
+    const match = /^(\d+)\s*\/\s*(\d+)\s*(ms|s|m|h|d|)$/i.exec(value);
+    const points = match ? Number(match[1]) : NaN;
+    const windowMs = match ? Number(match[2]) * DURATION_UNITS[match[3].toLowerCase()] : NaN;
+    if (Number.isSafeInteger(points) && points > 0 && Number.isSafeInteger(windowMs) && windowMs >= 1000) return { points, windowMs };
+    return this.fail(name, value, 'a count per window such as 120/1m (window at least 1s), or off', fallback);
   }
 
   list(name: string): string[] {

@@ -1,6 +1,7 @@
 export * from './errors';
 export * from './upload-session';
 export * from './rules/upload-id';
+export * from './rules/deadline';
 export * from './rules/chunk-grid';
 export * from './rules/content-range';
 export * from './rules/content-digest';
@@ -18,4 +19,5 @@ export * from './services/chunk-receiver.service';
 export * from './services/assembly.service';
 export * from './services/expiry.service';
 export * from './services/assembly-reconciler.service';
+export * from './services/orphan-sweeper.service';
 export * from './services/lease-keeper';

@@ -1,10 +1,11 @@
 import 'reflect-metadata';
 import { DataSource } from 'typeorm';
+import { ChunkClaimEntity } from './entities/chunk-claim.entity';
 import { UploadChunkEntity } from './entities/upload-chunk.entity';
 import { UploadEntity } from './entities/upload.entity';
 import { migrations } from './migrations';
 
-export const entities = [UploadEntity, UploadChunkEntity];
+export const entities = [UploadEntity, UploadChunkEntity, ChunkClaimEntity];
 
 /**
  * The one data-source definition, shared by the apps and the TypeORM CLI. The schema comes

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import {
+  ChunkClaim,
   ChunkRecordResult,
   NewUploadSession,
   RecordedChunk,
@@ -106,6 +107,22 @@ export class PostgresUploadRepository implements UploadRepository {
     return row ? { index, sha256: row.sha256 } : null;
   }
 
+  async claimChunk(uploadId: string, index: number): Promise<ChunkClaim> {
+    // The fence comes from a sequence, so it keeps rising across restarts of every service. A
+    // chunk already recorded needs no claim (its retries only compare), so none is left behind.
+    const [claim]: { fence: string }[] = await this.db.query(
+      `INSERT INTO chunk_claims (upload_id, chunk_index)
+       SELECT $1::varchar, $2::int WHERE NOT EXISTS (SELECT 1 FROM upload_chunks WHERE upload_id = $1 AND chunk_index = $2)
+       ON CONFLICT (upload_id, chunk_index) DO UPDATE SET fence = EXCLUDED.fence, claimed_at = now()
+       RETURNING fence::text AS fence`,
+      [uploadId, index],
+    );
+    // A separate statement on purpose: it sees a record committed while the claim waited on
+    // that writer's lock, which the claim's own snapshot cannot.
+    const recorded = await this.findChunk(uploadId, index);
+    return { fence: claim?.fence ?? null, recorded };
+  }
+
   async listChunks(uploadId: string): Promise<RecordedChunk[]> {
     const rows: { chunk_index: number; sha256: string }[] = await this.db.query(
       'SELECT chunk_index, sha256 FROM upload_chunks WHERE upload_id = $1 ORDER BY chunk_index',
@@ -125,16 +142,23 @@ export class PostgresUploadRepository implements UploadRepository {
     return rows.map((row) => row.chunk_index);
   }
 
-  async recordChunk(uploadId: string, chunk: RecordedChunk & { size: number }, ttlMs: number): Promise<ChunkRecordResult> {
-    // The FOR UPDATE lock orders this against aborts, expiry and other chunks of the same
-    // session; ON CONFLICT makes a second record of the chunk a no-op.
+  async recordChunk(uploadId: string, chunk: RecordedChunk & { size: number }, fence: string, ttlMs: number): Promise<ChunkRecordResult> {
+    // Only the newest claim may record (a newer claim has replaced the fence). The session row
+    // is locked first, and FOR UPDATE, not NO KEY: with the foreign-key share locks that claims
+    // take on the same row, a weaker lock had to be upgraded by the UPDATE below, and two records
+    // upgrading at once deadlocked. The lock orders this against aborts, expiry and other chunks
+    // of the same session; ON CONFLICT makes a second record of the chunk a no-op.
     const rows: (UploadRow & { completed_set: boolean })[] = updatedRows(
       await this.db.query(
-        `WITH target AS (
+        `WITH session AS (
            SELECT id FROM uploads WHERE id = $1 AND status = 'uploading' AND expires_at > now() FOR UPDATE
+         ), claim AS (
+           DELETE FROM chunk_claims c USING session
+           WHERE c.upload_id = session.id AND c.chunk_index = $2 AND c.fence = $6::bigint
+           RETURNING c.upload_id
          ), inserted AS (
            INSERT INTO upload_chunks (upload_id, chunk_index, sha256, size)
-           SELECT id, $2, $3, $4 FROM target
+           SELECT upload_id, $2, $3, $4 FROM claim
            ON CONFLICT (upload_id, chunk_index) DO NOTHING
            RETURNING size
          )
@@ -147,13 +171,36 @@ export class PostgresUploadRepository implements UploadRepository {
          FROM inserted
          WHERE u.id = $1
          RETURNING u.*, u.status = 'assembling' AS completed_set`,
-        [uploadId, chunk.index, chunk.sha256, chunk.size, ttlMs],
+        [uploadId, chunk.index, chunk.sha256, chunk.size, ttlMs, fence],
       ),
     );
     if (rows.length > 0) return { recorded: true, completedSet: rows[0].completed_set, session: toSession(rows[0]) };
     const session = await this.find(uploadId);
     if (!session) throw new Error(`Upload ${uploadId} disappeared while a chunk was being recorded`);
     return { recorded: false, completedSet: false, session };
+  }
+
+  async forgetChunk(uploadId: string, index: number, sha256: string): Promise<boolean> {
+    const rows = updatedRows(
+      await this.db.query(
+        `WITH target AS (
+           SELECT id FROM uploads WHERE id = $1 AND status = 'uploading' FOR UPDATE
+         ), deleted AS (
+           DELETE FROM upload_chunks c USING target
+           WHERE c.upload_id = target.id AND c.chunk_index = $2 AND c.sha256 = $3
+           RETURNING c.size
+         )
+         UPDATE uploads u SET
+           received_chunks = u.received_chunks - 1,
+           received_bytes = u.received_bytes - deleted.size,
+           updated_at = now()
+         FROM deleted
+         WHERE u.id = $1
+         RETURNING u.id`,
+        [uploadId, index, sha256],
+      ),
+    );
+    return rows.length > 0;
   }
 
   async transition(id: string, from: UploadStatus[], to: UploadStatus, patch: Partial<Pick<UploadSession, 'sha256' | 'error' | 'completedAt'>> = {}): Promise<UploadSession | null> {
@@ -217,6 +264,23 @@ export class PostgresUploadRepository implements UploadRepository {
       ),
     );
     return rows.map((row) => row.id);
+  }
+
+  async findStatuses(ids: string[]): Promise<Map<string, UploadStatus>> {
+    const rows: { id: string; status: UploadStatus }[] = await this.db.query('SELECT id, status FROM uploads WHERE id = ANY($1)', [ids]);
+    return new Map(rows.map((row) => [row.id, row.status]));
+  }
+
+  async deleteClaimsOfClosedUploads(): Promise<number> {
+    const rows = updatedRows(
+      await this.db.query(`DELETE FROM chunk_claims c USING uploads u WHERE c.upload_id = u.id AND u.status <> 'uploading' RETURNING c.upload_id`),
+    );
+    return rows.length;
+  }
+
+  async isEmpty(): Promise<boolean> {
+    const rows: unknown[] = await this.db.query('SELECT 1 FROM uploads LIMIT 1');
+    return rows.length === 0;
   }
 
   async findAssemblingSince(before: Date, limit: number): Promise<string[]> {

@@ -3,3 +3,4 @@ export * from './redis-connection';
 export * from './redis-chunk-lease';
 export * from './bull-assembly-queue';
 export * from './queue.module';
+export * from './queue-depth';

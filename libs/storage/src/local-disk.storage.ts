@@ -1,8 +1,8 @@
 import { constants, createReadStream } from 'node:fs';
-import { access, mkdir, open, rename, rm, statfs, stat } from 'node:fs/promises';
+import { access, mkdir, open, opendir, rename, rm, statfs, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
-import { ChunkStorage, InsufficientStorageError, StoredDataMissingError, assertUploadId } from '@app/core';
+import { ChunkStorage, InsufficientStorageError, StoredDataMissingError, StoredFile, assertUploadId, isUploadId } from '@app/core';
 
 /** Bytes gathered before each positional write: few large writes beat many small ones. */
 export const WRITE_BATCH_BYTES = 1024 * 1024;
@@ -64,7 +64,7 @@ export class LocalDiskStorage implements ChunkStorage {
     });
   }
 
-  async writeAt(uploadId: string, offset: number, body: AsyncIterable<Buffer>): Promise<void> {
+  async writeAt(uploadId: string, offset: number, body: AsyncIterable<Buffer>, beforeEachWrite: () => void = () => undefined): Promise<void> {
     await mapDiskFull(async () => {
       // r+: never create; a part file that is gone means the session is gone.
       const handle = await open(this.partPath(uploadId), 'r+').catch((error: NodeJS.ErrnoException) => {
@@ -77,6 +77,7 @@ export class LocalDiskStorage implements ChunkStorage {
         const flush = async () => {
           let written = 0;
           while (written < filled) {
+            beforeEachWrite();
             const { bytesWritten } = await handle.write(batch, written, filled - written, position + written);
             written += bytesWritten;
           }
@@ -128,9 +129,24 @@ export class LocalDiskStorage implements ChunkStorage {
     return createReadStream(this.filePath(uploadId), { highWaterMark: READ_CHUNK_BYTES, ...range });
   }
 
-  async remove(uploadId: string): Promise<void> {
+  async remove(uploadId: string, which: 'all' | 'part' = 'all'): Promise<void> {
     await rm(this.partPath(uploadId), { force: true });
-    await rm(this.filePath(uploadId), { force: true });
+    if (which === 'all') await rm(this.filePath(uploadId), { force: true });
+  }
+
+  async *listStoredBefore(changedBefore: Date): AsyncGenerator<StoredFile> {
+    for (const [dir, suffix, published] of [
+      [this.partDir, '.part', false],
+      [this.fileDir, '', true],
+    ] as const) {
+      // opendir reads the directory a little at a time, however many files it holds.
+      for await (const entry of await opendir(dir)) {
+        const uploadId = entry.name.endsWith(suffix) ? entry.name.slice(0, entry.name.length - suffix.length) : '';
+        if (!entry.isFile() || !isUploadId(uploadId)) continue;
+        const changedAt = await stat(join(dir, entry.name)).then((stats) => stats.mtime, () => null);
+        if (changedAt && changedAt < changedBefore) yield { uploadId, published };
+      }
+    }
   }
 
   async freeBytes(): Promise<number | null> {

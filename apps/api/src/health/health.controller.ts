@@ -1,7 +1,9 @@
 import { Controller, Get, Inject, Res } from '@nestjs/common';
+import { ApiOkResponse, ApiOperation, ApiServiceUnavailableResponse, ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
 import { CHUNK_LEASE, CHUNK_STORAGE, ChunkLease, ChunkStorage, UPLOAD_REPOSITORY, UploadRepository } from '@app/core';
 import { PublicRoute } from '../http/api-key.guard';
+import { errorSchema, schemaRef } from '../openapi/schemas';
 
 const CHECK_TIMEOUT_MS = 2_000;
 
@@ -22,6 +24,7 @@ async function check(probe: () => Promise<void>): Promise<'up' | 'down'> {
 
 @Controller('health')
 @PublicRoute()
+@ApiTags('health')
 export class HealthController {
   constructor(
     @Inject(UPLOAD_REPOSITORY) private readonly uploads: UploadRepository,
@@ -31,12 +34,20 @@ export class HealthController {
 
   /** The process is up and serving HTTP. */
   @Get('live')
+  @ApiOperation({ summary: 'Liveness' })
+  @ApiOkResponse({ description: 'The process is up.', schema: schemaRef('HealthLive') })
   live() {
     return { status: 'ok' };
   }
 
   /** Postgres, Redis and the storage directory all answer: this replica can take uploads. */
   @Get('ready')
+  @ApiOperation({ summary: 'Readiness', description: 'Checks Postgres, Redis and the storage directory, each within 2 s.' })
+  @ApiOkResponse({ description: 'Every dependency answers: this replica can take uploads.', schema: schemaRef('HealthReady') })
+  @ApiServiceUnavailableResponse({
+    description: 'At least one dependency is down; `checks` says which.',
+    schema: { allOf: [errorSchema(['SERVICE_UNAVAILABLE']), schemaRef('HealthReady')] },
+  })
   async ready(@Res({ passthrough: true }) response: Response) {
     const [postgres, redis, storage] = await Promise.all([check(() => this.uploads.ping()), check(() => this.leases.ping()), check(() => this.storage.ping())]);
     const checks = { postgres, redis, storage };

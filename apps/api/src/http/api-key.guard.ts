@@ -35,7 +35,8 @@ export class ApiKeyGuard implements CanActivate {
     if (this.keyDigests.length === 0) return true;
     if (this.reflector.getAllAndOverride<boolean>(PUBLIC_ROUTE, [context.getHandler(), context.getClass()])) return true;
 
-    const match = /^Bearer ([\x21-\x7e]+)$/.exec(request.headers.authorization ?? '');
+    // The scheme is case-insensitive (RFC 9110 §11.1); the key is one run of visible ASCII.
+    const match = /^Bearer +([\x21-\x7e]+)$/i.exec(request.headers.authorization ?? '');
     if (!match) throw new UploadError('UNAUTHORIZED', 'An API key is required: send Authorization: Bearer <key>.');
     const digest = sha256(match[1]);
     // Check every key, so the time taken does not tell which one came close.

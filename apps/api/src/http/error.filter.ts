@@ -14,7 +14,7 @@ export interface ErrorBody {
 const HTTP_CODES: Record<number, { code: string; message: string }> = {
   400: { code: 'VALIDATION_FAILED', message: 'The request is malformed.' },
   401: { code: 'UNAUTHORIZED', message: 'Authentication is required.' },
-  404: { code: 'NOT_FOUND', message: 'There is no such route: check the method and path against the API reference in the README.' },
+  404: { code: 'NOT_FOUND', message: 'There is no such route: check the method and path against the API reference at /docs.' },
   405: { code: 'METHOD_NOT_ALLOWED', message: 'This route does not accept that method.' },
   413: { code: 'VALIDATION_FAILED', message: 'The request body is too large.' },
   415: { code: 'VALIDATION_FAILED', message: 'Send the body as application/json.' },
@@ -46,6 +46,7 @@ export class ErrorFilter implements ExceptionFilter {
 
   private describe(exception: unknown, request: Request): { body: ErrorBody; retryAfterSeconds?: number } {
     let error = exception;
+    if (isUndecodablePathParameter(error)) error = new UploadError('INVALID_UPLOAD_ID', UNDECODABLE_UPLOAD_ID);
     if (!(error instanceof UploadError) && !(error instanceof HttpException)) {
       const dependency = unavailableDependency(error);
       if (dependency) {
@@ -66,6 +67,17 @@ export class ErrorFilter implements ExceptionFilter {
     this.logger.error(`${request.method} ${request.path} failed`, (exception as Error)?.stack ?? String(exception));
     return { body: { statusCode: 500, code: 'INTERNAL_ERROR', message: 'The server failed to handle this request; nothing was recorded. Retry it, and report it if it persists.' } };
   }
+}
+
+const UNDECODABLE_UPLOAD_ID = 'The upload id in the path is not valid percent-encoding: use the uploadId returned by initiate (22 URL-safe characters).';
+
+/**
+ * Express throws a 400 URIError when a path parameter is not valid percent-encoding (`%E0%A4%A`).
+ * The only path parameter of this API is the upload id, so that is what was malformed.
+ */
+function isUndecodablePathParameter(error: unknown): boolean {
+  const cause = error instanceof HttpException ? error.cause : error;
+  return cause instanceof URIError && (cause as URIError & { status?: number }).status === 400;
 }
 
 /** Body-parser failures are thrown as HttpExceptions with a type we can explain to the client. */

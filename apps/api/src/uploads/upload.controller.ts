@@ -1,17 +1,26 @@
-import { Controller, Delete, Get, HttpCode, Inject, Param, Post, Req, Res } from '@nestjs/common';
+import { Controller, Delete, Get, HttpCode, Inject, Param, Post, Req, Res, UseGuards } from '@nestjs/common';
+import { ApiAcceptedResponse, ApiBody, ApiCreatedResponse, ApiHeader, ApiHeaders, ApiNoContentResponse, ApiNotModifiedResponse, ApiOkResponse, ApiOperation, ApiPartialContentResponse, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
 import { pipeline } from 'node:stream/promises';
 import { APP_CONFIG, AppConfig } from '@app/config';
 import { CHUNK_STORAGE, Caller, ChunkStorage, UploadError, UploadService, assertUploadId, contentDisposition, parseRangeHeader } from '@app/core';
 import { CurrentCaller } from '../http/caller';
+import { InitiateRateLimitGuard } from '../http/initiate-rate-limit.guard';
 import { readJsonBody } from '../http/json-body';
 import { publicBaseUrl } from '../http/public-url';
+import { ApiAnswersHead, ApiErrors, ApiUploadIdParam } from '../openapi/decorators';
+import { CONTENT_RANGE_SERVED, CONTENT_RANGE_UNSATISFIED, ETAG, FILE_HEADERS, IDEMPOTENCY_KEY, IF_NONE_MATCH, IF_RANGE, LOCATION, RANGE, RETRY_AFTER } from '../openapi/headers';
+import { schemaRef } from '../openapi/schemas';
 import { ROUTE_PREFIX, initiateView, statusView } from './upload-views';
 
 /** How long clients should wait between polls while a file is assembling. */
 const ASSEMBLY_POLL_SECONDS = 2;
 
+const BINARY_FILE = { 'application/octet-stream': { schema: { type: 'string', format: 'binary' } } };
+
 @Controller(ROUTE_PREFIX)
+@ApiTags('uploads')
+@ApiErrors('UNAUTHORIZED', 'SERVICE_UNAVAILABLE')
 export class UploadController {
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -20,6 +29,13 @@ export class UploadController {
   ) {}
 
   @Post('initiate')
+  @UseGuards(InitiateRateLimitGuard)
+  @ApiOperation({ summary: 'Start an upload', description: 'Declares the file; the answer says where to send its chunks and how many there are.' })
+  @ApiHeader(IDEMPOTENCY_KEY)
+  @ApiBody({ schema: schemaRef('InitiateRequest') })
+  @ApiCreatedResponse({ description: 'A new upload session.', schema: schemaRef('InitiateResponse'), headers: { Location: LOCATION } })
+  @ApiOkResponse({ description: 'A repeat with the same Idempotency-Key and body: the session the first one created.', schema: schemaRef('InitiateResponse'), headers: { Location: LOCATION } })
+  @ApiErrors('VALIDATION_FAILED', 'FILE_TOO_LARGE', 'IDEMPOTENCY_KEY_REUSED', 'RATE_LIMITED', 'INSUFFICIENT_STORAGE')
   async initiate(@Req() request: Request, @Res({ passthrough: true }) response: Response, @CurrentCaller() caller: Caller) {
     const body = await readJsonBody(request);
     const idempotencyKey = request.headers['idempotency-key'];
@@ -30,12 +46,25 @@ export class UploadController {
   }
 
   @Get('uploads/:uploadId')
+  @ApiOperation({ summary: 'Status and what is missing', description: 'Poll it until `status` is `completed` or `failed`; after an interruption, send the chunks it lists as missing.' })
+  @ApiUploadIdParam()
+  @ApiOkResponse({ description: 'The upload, whatever its status (an expired or aborted one included).', schema: schemaRef('UploadStatus') })
+  @ApiErrors('INVALID_UPLOAD_ID', 'UPLOAD_NOT_FOUND')
   async status(@Param('uploadId') uploadId: string, @Req() request: Request, @CurrentCaller() caller: Caller) {
     const session = await this.uploads.get(assertUploadId(uploadId), caller);
     return statusView(session, await this.uploads.progress(session), publicBaseUrl(this.config.publicBaseUrl, request));
   }
 
   @Post('uploads/:uploadId/complete')
+  @ApiOperation({
+    summary: 'Ask for assembly (idempotent)',
+    description: 'Assembly starts by itself when the last chunk arrives; this confirms it, and may declare the SHA-256 if initiate did not.',
+  })
+  @ApiUploadIdParam()
+  @ApiBody({ schema: schemaRef('CompleteRequest'), required: false })
+  @ApiOkResponse({ description: 'The upload is completed.', schema: schemaRef('UploadStatus') })
+  @ApiAcceptedResponse({ description: 'The file is being assembled: poll the status after Retry-After seconds.', schema: schemaRef('UploadStatus'), headers: { 'Retry-After': RETRY_AFTER } })
+  @ApiErrors('VALIDATION_FAILED', 'INVALID_UPLOAD_ID', 'UPLOAD_NOT_FOUND', 'UPLOAD_EXPIRED', 'UPLOAD_ABORTED', 'UPLOAD_INCOMPLETE', 'UPLOAD_NOT_ACCEPTING', 'CHECKSUM_MISMATCH')
   async complete(@Param('uploadId') uploadId: string, @Req() request: Request, @Res({ passthrough: true }) response: Response, @CurrentCaller() caller: Caller) {
     const id = assertUploadId(uploadId);
     const { session, state } = await this.uploads.complete(id, caller, await readJsonBody(request));
@@ -46,12 +75,25 @@ export class UploadController {
 
   @Delete('uploads/:uploadId')
   @HttpCode(204)
+  @ApiOperation({ summary: 'Abort and delete', description: 'Removes the stored bytes (the assembled file too) and marks the upload `aborted`; aborting twice is fine.' })
+  @ApiUploadIdParam()
+  @ApiNoContentResponse({ description: 'Aborted; later chunks get 410 UPLOAD_ABORTED.' })
+  @ApiErrors('INVALID_UPLOAD_ID', 'UPLOAD_NOT_FOUND', 'UPLOAD_EXPIRED')
   async abort(@Param('uploadId') uploadId: string, @CurrentCaller() caller: Caller): Promise<void> {
     await this.uploads.abort(assertUploadId(uploadId), caller);
   }
 
   /** The assembled file: streamed, with a strong ETag (its SHA-256) and single-range support. */
   @Get('uploads/:uploadId/file')
+  @ApiAnswersHead()
+  @ApiOperation({ summary: 'Download the file', description: 'Streams the assembled file, with a strong ETag (its SHA-256) and single-range support.' })
+  @ApiUploadIdParam()
+  @ApiHeaders([RANGE, IF_RANGE, IF_NONE_MATCH])
+  @ApiOkResponse({ description: 'The whole file.', content: BINARY_FILE, headers: FILE_HEADERS })
+  @ApiPartialContentResponse({ description: 'The one range asked for.', content: BINARY_FILE, headers: { ...FILE_HEADERS, 'Content-Range': CONTENT_RANGE_SERVED } })
+  @ApiNotModifiedResponse({ description: 'If-None-Match names the file’s ETag: the client’s copy is current.', headers: { ETag: ETAG } })
+  @ApiErrors('INVALID_UPLOAD_ID', 'UPLOAD_NOT_FOUND', 'UPLOAD_EXPIRED', 'UPLOAD_ABORTED', 'UPLOAD_NOT_COMPLETED', 'RANGE_NOT_SATISFIABLE')
+  @ApiResponse({ status: 416, headers: { 'Content-Range': CONTENT_RANGE_UNSATISFIED } })
   async download(@Param('uploadId') uploadId: string, @Req() request: Request, @Res() response: Response, @CurrentCaller() caller: Caller): Promise<void> {
     const session = await this.uploads.getDownloadable(assertUploadId(uploadId), caller);
     const etag = `"${session.sha256}"`;

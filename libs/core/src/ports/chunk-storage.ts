@@ -2,6 +2,12 @@ import { Readable } from 'node:stream';
 
 export const CHUNK_STORAGE = Symbol('CHUNK_STORAGE');
 
+export interface StoredFile {
+  uploadId: string;
+  /** The published file, or else the part file. */
+  published: boolean;
+}
+
 /**
  * Where upload bytes live: one part file per session while chunks arrive, then the
  * published file. Paths come from the upload id only, never from client input.
@@ -15,9 +21,10 @@ export interface ChunkStorage {
    * Streams `body` into the part file starting at `offset`, then makes it durable
    * (fdatasync) before resolving. If `body` throws, the error propagates and the written
    * bytes must be treated as garbage. Never holds more than one write batch in memory.
-   * Throws `StoredDataMissingError` when the part file is gone.
+   * Calls `beforeEachWrite` right before each write to the file: if it throws, nothing more
+   * is written and the error propagates. Throws `StoredDataMissingError` when the part file is gone.
    */
-  writeAt(uploadId: string, offset: number, body: AsyncIterable<Buffer>): Promise<void>;
+  writeAt(uploadId: string, offset: number, body: AsyncIterable<Buffer>, beforeEachWrite?: () => void): Promise<void>;
 
   /**
    * A sequential read of the whole part file, or of the published file when the part
@@ -31,8 +38,15 @@ export interface ChunkStorage {
   /** A read of the published file, or of the inclusive byte range given. */
   readPublished(uploadId: string, range?: { start: number; end: number }): Readable;
 
-  /** Removes the part and published files; missing files are fine. */
-  remove(uploadId: string): Promise<void>;
+  /** Removes the part and published files (or only the part file); missing files are fine. */
+  remove(uploadId: string, which?: 'all' | 'part'): Promise<void>;
+
+  /**
+   * The part and published files last changed before `changedBefore`, lazily, in no
+   * particular order. Files whose names are not upload ids are not this service's and
+   * never listed.
+   */
+  listStoredBefore(changedBefore: Date): AsyncIterable<StoredFile>;
 
   /** Free bytes on the storage volume, or null when unknown. */
   freeBytes(): Promise<number | null>;

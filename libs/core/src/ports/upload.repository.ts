@@ -10,12 +10,23 @@ export interface NewUploadSession extends Omit<UploadSession, 'status' | 'receiv
 }
 
 export interface ChunkRecordResult {
-  /** False when the chunk was already recorded, or the session stopped taking chunks. */
+  /** False when the chunk was already recorded, a newer claim superseded the writer's, or the session stopped taking chunks. */
   recorded: boolean;
   /** True for the one write that recorded the last missing chunk and moved the session to `assembling`. */
   completedSet: boolean;
   /** The session after the write (status is `assembling` when this chunk completed the set). */
   session: UploadSession;
+}
+
+/** A writer's claim on a chunk, taken before it writes the chunk's bytes. */
+export interface ChunkClaim {
+  /**
+   * Opaque; every claim of any chunk gets a greater fence than all claims before it. Null
+   * when the chunk was already recorded, and then `recorded` is set.
+   */
+  fence: string | null;
+  /** The chunk's record when it is already received: then the writer must only compare. */
+  recorded: RecordedChunk | null;
 }
 
 /**
@@ -35,6 +46,12 @@ export interface UploadRepository {
   /** The recorded chunk at `index`, or null if that chunk is still missing. */
   findChunk(uploadId: string, index: number): Promise<RecordedChunk | null>;
 
+  /**
+   * Makes the caller the newest writer of a chunk: any earlier claim on it becomes stale, so
+   * a writer whose lease lapsed cannot record the chunk over the one that took it over.
+   */
+  claimChunk(uploadId: string, index: number): Promise<ChunkClaim>;
+
   /** Every recorded chunk, ordered by index. */
   listChunks(uploadId: string): Promise<RecordedChunk[]>;
 
@@ -42,12 +59,19 @@ export interface UploadRepository {
   listMissingChunks(uploadId: string, totalChunks: number, limit: number): Promise<number[]>;
 
   /**
-   * Records a durably stored chunk, only while the session is `uploading`; the unique
-   * (upload, chunk) key makes a second record a no-op. Updates the counters, slides
+   * Records a durably stored chunk, only while the session is `uploading` and `fence` is
+   * still the chunk's newest claim; the unique (upload, chunk) key makes a second record a
+   * no-op. Consumes the claim. Updates the counters, slides
    * `expiresAt` to `now + ttlMs`, and moves the session to `assembling` when this was
    * the last missing chunk, all in one atomic step.
    */
-  recordChunk(uploadId: string, chunk: RecordedChunk & { size: number }, ttlMs: number): Promise<ChunkRecordResult>;
+  recordChunk(uploadId: string, chunk: RecordedChunk & { size: number }, fence: string, ttlMs: number): Promise<ChunkRecordResult>;
+
+  /**
+   * Drops the record of a chunk whose stored bytes were overwritten (it becomes missing), only
+   * while the session is `uploading` and the record still has `sha256`; false otherwise.
+   */
+  forgetChunk(uploadId: string, index: number, sha256: string): Promise<boolean>;
 
   /**
    * Moves the session to `to` only if it is in one of `from`, applying `patch` with it.
@@ -67,6 +91,15 @@ export interface UploadRepository {
 
   /** Marks up to `limit` sessions still `uploading` past their `expiresAt` as `expired`; returns their ids. */
   expireOverdue(now: Date, limit: number): Promise<string[]>;
+
+  /** The status of each of `ids` that has a session; ids without one are left out. */
+  findStatuses(ids: string[]): Promise<Map<string, UploadStatus>>;
+
+  /** Deletes the chunk claims of sessions no longer `uploading`; returns how many. */
+  deleteClaimsOfClosedUploads(): Promise<number>;
+
+  /** True when there is no session at all (a database that is new, or not this deployment's). */
+  isEmpty(): Promise<boolean>;
 
   /** Up to `limit` sessions in `assembling` whose last change is older than `before`, oldest first. */
   findAssemblingSince(before: Date, limit: number): Promise<string[]>;

@@ -12,6 +12,14 @@ describe(fileNameProblem.name, () => {
     ['a leading dot', '.env'],
     ['three dots', '...'],
     ['a name with dots around it', '..a..'],
+    ['right-to-left letters', 'שלום עולם.txt'],
+    ['a device name inside a longer name', 'console.log'],
+    ['a device name with a suffix', 'con1.txt'],
+    ['a device name after other text', 'my con.txt'],
+    ['a device name as the extension', 'notes.con'],
+    ['COM with two digits', 'COM10.txt'],
+    ['LPT without a digit', 'lpt.txt'],
+    ['a device name joined by an underscore', 'nul_results.csv'],
   ])('accepts %s', (_why, name) => {
     expect(fileNameProblem(name)).toBeNull();
   });
@@ -33,10 +41,45 @@ describe(fileNameProblem.name, () => {
     ['an escape character', '\u001b[31mred', /control characters/],
     ['DEL', 'a\u007fb', /control characters/],
     ['a C1 control', 'a\u0085b', /control characters/],
+    ['a start-of-heading control', '\u0001report.pdf', /control characters/],
+    ['a line separator', 'a\u2028b', /line breaks/],
+    ['a paragraph separator', 'a\u2029b', /line breaks/],
     ['a lone high surrogate', 'a\ud800b', /valid UTF-8/],
     ['a lone low surrogate', 'a\udc00', /valid UTF-8/],
   ])('rejects %s', (_why, name, reason) => {
     expect(fileNameProblem(name)).toMatch(reason);
+  });
+
+  it.each(['\u202a', '\u202b', '\u202c', '\u202d', '\u202e', '\u2066', '\u2067', '\u2068', '\u2069'])(
+    'rejects the bidirectional control %j, saying it can disguise the extension',
+    (character) => {
+      expect(fileNameProblem(`invoice${character}fdp.exe`)).toMatch(/bidirectional .* disguise the real extension: rename the file/);
+    },
+  );
+
+  it.each([
+    ['CON', 'CON'],
+    ['prn', 'PRN'],
+    ['Aux', 'AUX'],
+    ['nul', 'NUL'],
+    ['COM1', 'COM1'],
+    ['com9', 'COM9'],
+    ['LPT1', 'LPT1'],
+    ['Lpt1', 'LPT1'],
+    ['lpt9', 'LPT9'],
+    ['COM0', 'COM0'],
+    ['com\u00b9', 'COM\u00b9'],
+    ['con.txt', 'CON'],
+    ['NUL.tar.gz', 'NUL'],
+    ['aux.', 'AUX'],
+    ['CON ', 'CON'],
+    ['con .txt', 'CON'],
+    ['LPT3.c', 'LPT3'],
+  ])('rejects the Windows device name %j, naming the device and asking for a rename', (name, device) => {
+    const problem = fileNameProblem(name);
+    expect(problem).toMatch(/reserved on Windows/);
+    expect(problem).toContain(`"${device}"`);
+    expect(problem).toMatch(/rename the file/);
   });
 });
 

@@ -78,6 +78,8 @@ describe(parseInitiateRequest.name, () => {
       ['a C1 control', 'movie\u009b.mp4'],
       ['over 255 bytes', 'x'.repeat(256)],
       ['over 255 bytes of UTF-8 though under 255 characters', '日'.repeat(86)],
+      ['disguised by a right-to-left override', 'invoice\u202efdp.exe'],
+      ['a Windows device name with an extension', 'Con.txt'],
     ])('rejects a fileName that is %s', (_why, fileName) => {
       expect(fieldsOf(initiate({ ...validBody, fileName }))).toEqual(['fileName']);
     });

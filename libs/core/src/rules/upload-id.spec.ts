@@ -1,4 +1,4 @@
-import { assertUploadId, isUploadId, newUploadId } from './upload-id';
+import { assertUploadId, isUploadId, newUploadId, pickChunkUploadId } from './upload-id';
 
 const invalidUploadId = expect.objectContaining({ code: 'INVALID_UPLOAD_ID' });
 
@@ -64,5 +64,27 @@ describe(assertUploadId.name, () => {
   it.each(['short', '../../../../etc/passwd!', 'A'.repeat(23), ['abcdefghijklmnopqrstuv'], 42])('rejects a malformed id %p with INVALID_UPLOAD_ID', (value) => {
     expect(() => assertUploadId(value)).toThrow(invalidUploadId);
     expect(() => assertUploadId(value)).toThrow(/not well-formed/);
+  });
+});
+
+describe(pickChunkUploadId.name, () => {
+  const id = 'AAAAAAAAAAAAAAAAAAAAAA';
+
+  it.each([
+    ['the query parameter', id, undefined],
+    ['the header', undefined, id],
+    ['the header behind an empty query parameter', '', id],
+    ['the query parameter beside an empty header', id, ''],
+    ['either when both agree', id, id],
+  ])('takes %s', (_case, query, header) => {
+    expect(pickChunkUploadId(query, header)).toBe(id);
+  });
+
+  it('gives nothing when neither is set', () => {
+    expect(pickChunkUploadId(undefined, '')).toBeUndefined();
+  });
+
+  it('refuses two different ids', () => {
+    expect(() => pickChunkUploadId(id, 'BBBBBBBBBBBBBBBBBBBBBB')).toThrow(expect.objectContaining({ code: 'INVALID_UPLOAD_ID', message: expect.stringMatching(/different uploads/) }));
   });
 });

@@ -22,3 +22,16 @@ export function assertUploadId(value: unknown): string {
   }
   return value;
 }
+
+/**
+ * The upload id of a chunk request, which may come as the `uploadId` query parameter or the
+ * `Upload-Id` header. An empty value counts as absent; two different ids are refused rather
+ * than one silently winning.
+ */
+export function pickChunkUploadId(query: unknown, header: unknown): unknown {
+  const given = [query, header].filter((value) => value !== undefined && value !== '');
+  if (given.length === 2 && given[0] !== given[1]) {
+    throw new UploadError('INVALID_UPLOAD_ID', 'The uploadId query parameter and the Upload-Id header name different uploads: send only one of them.');
+  }
+  return given[0];
+}

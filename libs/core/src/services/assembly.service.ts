@@ -8,7 +8,7 @@ import { chunkRange } from '../rules/chunk-grid';
 import { UploadSession } from '../upload-session';
 
 export type AssemblyOutcome =
-  | { kind: 'completed'; sha256: string }
+  | { kind: 'completed'; sha256: string; fileSize: number }
   | { kind: 'chunks-returned'; chunks: number[] }
   | { kind: 'checksum-mismatch'; sha256: string }
   | { kind: 'skipped'; reason: string }
@@ -66,7 +66,7 @@ export class AssemblyService {
       if (current?.status === 'aborted') await this.storage.remove(uploadId);
       return { kind: 'skipped', reason: `session became ${current?.status ?? 'missing'} during assembly` };
     }
-    return { kind: 'completed', sha256 };
+    return { kind: 'completed', sha256, fileSize: session.fileSize };
   }
 
   private async fail(session: UploadSession, code: string, message: string): Promise<AssemblyOutcome> {

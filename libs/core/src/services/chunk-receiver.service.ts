@@ -8,6 +8,7 @@ import { UPLOAD_REPOSITORY, UploadRepository } from '../ports/upload.repository'
 import { chunkIndexOf, chunkRange, formatByteRange } from '../rules/chunk-grid';
 import { parseContentDigest } from '../rules/content-digest';
 import { ContentRange, parseContentRange } from '../rules/content-range';
+import { withIdleTimeout } from '../rules/idle-timeout';
 import { meteredBody } from '../rules/metered-body';
 import { assertAcceptsChunks } from '../rules/upload-status';
 import { assertUploadId } from '../rules/upload-id';
@@ -65,19 +66,26 @@ export class ChunkReceiver {
     const keeper = new LeaseKeeper(lease, this.config.chunkLeaseTtlMs, `chunk ${index} of ${uploadId}`);
     try {
       const hash = createHash('sha256');
-      const metered = meteredBody(chunk.body, { expectedLength: length, chunkSize: session.chunkSize, lengthDeclared: chunk.contentLength !== null }, hash);
+      const arriving = withIdleTimeout(chunk.body, this.config.bodyIdleTimeoutMs, () => this.idleError(index));
+      const metered = meteredBody(arriving, { expectedLength: length, chunkSize: session.chunkSize, lengthDeclared: chunk.contentLength !== null }, hash);
       const body = keeper.watch(metered);
-      const recorded = await this.uploads.findChunk(uploadId, index);
-      if (recorded) {
+      const claim = await this.uploads.claimChunk(uploadId, index);
+      if (claim.recorded) {
         // Never rewrite stored bytes: only compare the retry with them.
         for await (const piece of body) void piece;
-        return await this.acceptRepeat(session, index, recorded.sha256, this.verifiedDigest(hash.digest('hex'), expectedDigest));
+        return await this.acceptRepeat(session, index, claim.recorded.sha256, this.verifiedDigest(hash.digest('hex'), expectedDigest));
       }
+      // A pause between the lease and the claim must not let this request take over the fence.
+      keeper.assertHeld();
+      if (claim.fence === null) throw this.takenOver(index);
 
-      await this.storage.writeAt(uploadId, range.start, body).catch((error: unknown) => this.explainWriteFailure(error, uploadId, chunk.caller));
+      // The lease is checked again right before every write, so a request that paused past it
+      // stops before its next write reaches the file.
+      const write = this.storage.writeAt(uploadId, range.start, body, () => keeper.assertHeld());
+      await write.catch((error: unknown) => this.explainWriteFailure(error, uploadId, chunk.caller));
       const sha256 = this.verifiedDigest(hash.digest('hex'), expectedDigest);
       keeper.assertHeld();
-      const result = await this.uploads.recordChunk(uploadId, { index, sha256, size: length }, this.config.uploadTtlMs);
+      const result = await this.uploads.recordChunk(uploadId, { index, sha256, size: length }, claim.fence, this.config.uploadTtlMs);
       if (!result.recorded) return await this.explainUnrecorded(uploadId, index, sha256, chunk.caller);
       if (result.completedSet) await this.uploadService.requestAssembly(uploadId);
       return { session: result.session, chunkIndex: index };
@@ -89,7 +97,14 @@ export class ChunkReceiver {
   /** The index of the one grid chunk the range names; anything else is unsatisfiable. */
   private gridIndex(session: UploadSession, range: ContentRange): number {
     if (range.total !== session.fileSize) {
-      throw new UploadError('RANGE_NOT_SATISFIABLE', `The Content-Range total is ${range.total} but this upload's file is ${session.fileSize} bytes: use "/${session.fileSize}".`, { fileSize: session.fileSize });
+      // Name the chunk the client most likely meant: the one that starts where its range does.
+      const meant = range.start < session.fileSize ? chunkIndexOf(session, range) : null;
+      const expectedRange = meant === null ? undefined : formatByteRange(chunkRange(session, meant), session.fileSize);
+      throw new UploadError(
+        'RANGE_NOT_SATISFIABLE',
+        `The Content-Range total is ${range.total} but this upload's file is ${session.fileSize} bytes: use "/${session.fileSize}"${expectedRange ? `, as in "${expectedRange}"` : ''}.`,
+        { fileSize: session.fileSize, ...(expectedRange ? { expectedRange } : {}) },
+      );
     }
     const index = chunkIndexOf(session, range);
     if (index !== null) return index;
@@ -101,6 +116,11 @@ export class ChunkReceiver {
     throw new UploadError('RANGE_NOT_SATISFIABLE', `The range is not one chunk of this upload's ${session.chunkSize}-byte grid: chunk ${nearest} is "${expected}".`, {
       expectedRange: expected,
     });
+  }
+
+  private idleError(index: number): UploadError {
+    const seconds = Math.round(this.config.bodyIdleTimeoutMs / 100) / 10;
+    return new UploadError('REQUEST_TIMEOUT', `No bytes of chunk ${index} arrived for ${seconds} s, so the request was closed and nothing was recorded: re-send the chunk.`, { chunkIndex: index });
   }
 
   private verifiedDigest(actual: string, expected: string | null): string {
@@ -134,13 +154,29 @@ export class ChunkReceiver {
     return { session: current, chunkIndex: index };
   }
 
-  /** The record was refused: another request recorded the chunk first, or the session moved on. */
+  /**
+   * The record was refused: another request recorded the chunk first, the session moved on,
+   * or a newer request claimed the chunk while this one was writing (its lease had lapsed).
+   */
   private async explainUnrecorded(uploadId: string, index: number, sha256: string, caller: Caller): Promise<ChunkReceipt> {
     const session = await this.uploadService.get(uploadId, caller);
     const recorded = await this.uploads.findChunk(uploadId, index);
-    if (recorded && session.status === 'uploading') return this.acceptRepeat(session, index, recorded.sha256, sha256);
+    if (recorded && session.status === 'uploading') {
+      if (recorded.sha256 === sha256) return this.acceptRepeat(session, index, recorded.sha256, sha256);
+      // This request's bytes reached the file over the recorded ones: the record no longer
+      // describes the file, so the chunk must be sent again.
+      const forgotten = await this.uploads.forgetChunk(uploadId, index, recorded.sha256);
+      throw new UploadError(
+        'CHUNK_CONFLICT',
+        `Chunk ${index} was recorded by another request with different bytes while this one was writing over it${forgotten ? ', so it is missing again' : ''}: re-send the chunk's intended bytes.`,
+        { chunkIndex: index },
+      );
+    }
     assertAcceptsChunks(session.status);
-    throw new UploadError('CHUNK_CONFLICT', `Chunk ${index} could not be recorded: retry it.`, { chunkIndex: index });
+    throw this.takenOver(index);
   }
 
+  private takenOver(index: number): UploadError {
+    return new UploadError('CHUNK_IN_PROGRESS', `Chunk ${index} was taken over by a newer request while this one was writing; nothing was recorded from this one. Retry it after the Retry-After delay.`, { chunkIndex: index }, 1);
+  }
 }

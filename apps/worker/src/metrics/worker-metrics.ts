@@ -1,0 +1,93 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { AssemblyOutcome } from '@app/core';
+import { JobName, QUEUES, Queues, registerQueueDepthGauge } from '@app/queue';
+
+/** How an assembly attempt ended: the service's outcome, or `error` when it threw (the job is retried). */
+export type AssemblyAttemptOutcome = AssemblyOutcome['kind'] | 'error';
+const ASSEMBLY_OUTCOMES: AssemblyAttemptOutcome[] = ['completed', 'chunks-returned', 'checksum-mismatch', 'failed', 'skipped', 'error'];
+
+/** One read pass over the file: from a skipped job (milliseconds) to many GiB on a slow disk (half an hour). */
+const ASSEMBLY_SECONDS_BUCKETS = [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800];
+
+/** This worker's Prometheus registry; counters count what this process ran (sum them over workers). */
+@Injectable()
+export class WorkerMetrics {
+  readonly registry = new Registry();
+  private readonly assemblySeconds: Histogram<'outcome'>;
+  private readonly assemblies: Counter<'outcome'>;
+  private readonly assembledBytes: Counter;
+  private readonly maintenanceRuns: Counter<'job' | 'outcome'>;
+  private readonly expiredSessions: Counter;
+  private readonly requeuedAssemblies: Counter;
+  private readonly sweptUploads: Counter;
+
+  constructor(@Inject(QUEUES) queues: Queues) {
+    collectDefaultMetrics({ register: this.registry });
+    const registers = [this.registry];
+
+    this.assemblySeconds = new Histogram({
+      name: 'resumable_upload_assembly_duration_seconds',
+      help: 'Duration of assembly attempts on this worker (verification read, publish, state change), by outcome.',
+      labelNames: ['outcome'],
+      buckets: ASSEMBLY_SECONDS_BUCKETS,
+      registers,
+    });
+    this.assemblies = new Counter({
+      name: 'resumable_upload_assemblies_total',
+      help: 'Assembly attempts on this worker by outcome: completed, chunks-returned (corrupt chunks sent back), checksum-mismatch, failed (for good), skipped (nothing to do), error (threw; retried).',
+      labelNames: ['outcome'],
+      registers,
+    });
+    for (const outcome of ASSEMBLY_OUTCOMES) this.assemblies.inc({ outcome }, 0);
+    this.assembledBytes = new Counter({
+      name: 'resumable_upload_assembled_bytes_total',
+      help: 'Bytes of the files this worker verified and published (completed assemblies).',
+      registers,
+    });
+    this.maintenanceRuns = new Counter({
+      name: 'resumable_upload_maintenance_runs_total',
+      help: 'Maintenance jobs this worker ran, by job and outcome (ok, error).',
+      labelNames: ['job', 'outcome'],
+      registers,
+    });
+    this.expiredSessions = new Counter({
+      name: 'resumable_upload_expired_sessions_total',
+      help: 'Idle uploads this worker marked expired.',
+      registers,
+    });
+    this.requeuedAssemblies = new Counter({
+      name: 'resumable_upload_requeued_assemblies_total',
+      help: "Uploads assembling longer than WORKER_LOCK_DURATION whose job this worker's reconciler re-enqueued (a no-op for a job still alive).",
+      registers,
+    });
+    this.sweptUploads = new Counter({
+      name: 'resumable_upload_swept_uploads_total',
+      help: 'Uploads whose leftover files this worker deleted (aborted, expired and failed uploads, part files no session knows).',
+      registers,
+    });
+    registerQueueDepthGauge(this.registry, queues);
+  }
+
+  recordAssembly(outcome: AssemblyAttemptOutcome, seconds: number, publishedBytes = 0): void {
+    this.assemblySeconds.observe({ outcome }, seconds);
+    this.assemblies.inc({ outcome });
+    if (publishedBytes > 0) this.assembledBytes.inc(publishedBytes);
+  }
+
+  recordMaintenance(job: JobName, outcome: 'ok' | 'error'): void {
+    this.maintenanceRuns.inc({ job, outcome });
+  }
+
+  recordExpired(sessions: number): void {
+    this.expiredSessions.inc(sessions);
+  }
+
+  recordRequeued(uploads: number): void {
+    this.requeuedAssemblies.inc(uploads);
+  }
+
+  recordSwept(uploads: number): void {
+    this.sweptUploads.inc(uploads);
+  }
+}

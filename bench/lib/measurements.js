@@ -1,0 +1,170 @@
+// One run of each measurement. Every function returns plain numbers for the JSON report.
+'use strict';
+
+const { Buffer } = require('node:buffer');
+const { createHash } = require('node:crypto');
+const { createReadStream } = require('node:fs');
+const { open, rm } = require('node:fs/promises');
+const { performance } = require('node:perf_hooks');
+const { MiB } = require('./settings');
+const { trackPeakRss } = require('./processes');
+const { percentile } = require('./stats');
+const client = require('./service-client');
+
+const seconds = (ms) => ms / 1000;
+const mibPerSecond = (bytes, ms) => bytes / MiB / seconds(ms);
+
+/**
+ * One file through this service: `streams` chunk requests in flight at a time, then the wait
+ * for `completed`. Upload time runs from the first chunk request to the last acknowledgement.
+ */
+async function serviceUpload({ baseUrl, filePath, fileSize, chunkSize, streams, pollMs, processes }) {
+  const memory = trackPeakRss(processes);
+  try {
+    const session = await client.initiate(baseUrl, `bench-${fileSize}.bin`, fileSize, chunkSize);
+    const indexes = Array.from({ length: session.totalChunks }, (_, i) => i);
+    const observed = { latenciesMs: [], errors: [] };
+    const began = performance.now();
+    await client.sendChunks(session, filePath, fileSize, indexes, streams, observed);
+    const lastAck = performance.now();
+    const completed = await client.waitUntilCompleted(session, pollMs);
+    const peakRssMiB = memory.finish();
+    await client.discard(baseUrl, session);
+    return {
+      uploadSeconds: seconds(lastAck - began),
+      mibPerSecond: mibPerSecond(fileSize, lastAck - began),
+      ackToCompletedSeconds: seconds(completed - lastAck),
+      peakRssMiB,
+      errorCount: observed.errors.length,
+      errors: observed.errors.slice(0, 20),
+    };
+  } finally {
+    memory.finish();
+  }
+}
+
+/** Reads the file in blocks of `blockSize` and hands each one to `use` (awaited). */
+async function forEachBlock(filePath, blockSize, use) {
+  const handle = await open(filePath, 'r');
+  const block = Buffer.alloc(blockSize);
+  try {
+    for (let position = 0; ; ) {
+      const { bytesRead } = await handle.read(block, 0, blockSize, position);
+      if (bytesRead === 0) return;
+      await use(block.subarray(0, bytesRead), position);
+      position += bytesRead;
+    }
+  } finally {
+    await handle.close();
+  }
+}
+
+/**
+ * The disk's own speed: the file copied to `targetPath` in chunk-sized writes, made durable
+ * with fdatasync after every chunk (what the service promises before each ack) or once at the end.
+ */
+async function rawWrite(filePath, targetPath, chunkSize, syncEveryChunk) {
+  const target = await open(targetPath, 'w');
+  const began = performance.now();
+  let bytes = 0;
+  try {
+    await forEachBlock(filePath, chunkSize, async (block, position) => {
+      await target.write(block, 0, block.length, position);
+      if (syncEveryChunk) await target.datasync();
+      bytes += block.length;
+    });
+    if (!syncEveryChunk) await target.datasync();
+  } finally {
+    await target.close();
+  }
+  const elapsed = performance.now() - began;
+  await rm(targetPath, { force: true });
+  return { seconds: seconds(elapsed), mibPerSecond: mibPerSecond(bytes, elapsed) };
+}
+
+/** One SHA-256 pass over the file: the least work a verifying assembly can do. */
+async function sha256Pass(filePath) {
+  const hash = createHash('sha256');
+  let bytes = 0;
+  const began = performance.now();
+  await forEachBlock(filePath, MiB, (block) => {
+    hash.update(block);
+    bytes += block.length;
+  });
+  hash.digest();
+  const elapsed = performance.now() - began;
+  return { seconds: seconds(elapsed), mibPerSecond: mibPerSecond(bytes, elapsed) };
+}
+
+/** The same file sent by tus-js-client to @tus/server + @tus/file-store, same chunk size. */
+async function tusUpload({ tusUrl, filePath, fileSize, chunkSize, tusProcess }) {
+  const memory = trackPeakRss([tusProcess]);
+  try {
+    return await timeTusUpload(tusUrl, filePath, fileSize, chunkSize, memory);
+  } finally {
+    memory.finish();
+  }
+}
+
+async function timeTusUpload(tusUrl, filePath, fileSize, chunkSize, memory) {
+  const { Upload } = require('tus-js-client');
+  const began = performance.now();
+  const uploadUrl = await new Promise((resolve, reject) => {
+    const upload = new Upload(createReadStream(filePath), {
+      endpoint: tusUrl,
+      chunkSize,
+      uploadSize: fileSize,
+      retryDelays: null,
+      // No resume lookups between runs: every run is a fresh upload.
+      storeFingerprintForResuming: false,
+      metadata: { filename: `bench-${fileSize}.bin` },
+      onError: reject,
+      onSuccess: () => resolve(upload.url),
+    });
+    upload.start();
+  });
+  const elapsed = performance.now() - began;
+  const peakRssMiB = memory.finish();
+  await client.request(uploadUrl, { method: 'DELETE', headers: { 'Tus-Resumable': '1.0.0' } }).catch(() => undefined);
+  return { uploadSeconds: seconds(elapsed), mibPerSecond: mibPerSecond(fileSize, elapsed), peakRssMiB };
+}
+
+/**
+ * Many small uploads at once, each its own sequential stream of chunks. Every failed chunk
+ * attempt (retried up to 3 times), failed initiate and upload that never completes is an error.
+ */
+async function concurrentUploads({ baseUrl, filePath, uploads, fileSize, chunkSize, pollMs, processes }) {
+  const memory = trackPeakRss(processes);
+  const observed = { latenciesMs: [], errors: [] };
+  const sessions = [];
+  try {
+    const oneUpload = async (n) => {
+      const session = await client.initiate(baseUrl, `bench-concurrent-${n}.bin`, fileSize, chunkSize);
+      sessions.push(session);
+      await client.sendChunks(session, filePath, fileSize, Array.from({ length: session.totalChunks }, (_, i) => i), 1, observed);
+      return session;
+    };
+    const began = performance.now();
+    const sent = await Promise.allSettled(Array.from({ length: uploads }, (_, n) => oneUpload(n)));
+    const lastAck = performance.now();
+    // Slower polling here: 100 uploads polled every 20 ms would be a load test of its own.
+    const acknowledged = sent.filter((r) => r.status === 'fulfilled').map((r) => r.value);
+    const finished = await Promise.allSettled(acknowledged.map((session) => client.waitUntilCompleted(session, Math.max(pollMs, 200), 5 * 60_000)));
+    const allCompleted = performance.now();
+    for (const r of [...sent, ...finished]) if (r.status === 'rejected') observed.errors.push({ error: r.reason.message });
+    return {
+      seconds: seconds(lastAck - began),
+      mibPerSecond: mibPerSecond(uploads * fileSize, lastAck - began),
+      allCompletedSeconds: seconds(allCompleted - began),
+      chunkLatencyMs: { p50: percentile(observed.latenciesMs, 50), p99: percentile(observed.latenciesMs, 99), count: observed.latenciesMs.length },
+      errorCount: observed.errors.length,
+      errors: observed.errors.slice(0, 20),
+      peakRssMiB: memory.finish(),
+    };
+  } finally {
+    memory.finish();
+    await Promise.all(sessions.map((session) => client.discard(baseUrl, session)));
+  }
+}
+
+module.exports = { serviceUpload, rawWrite, sha256Pass, tusUpload, concurrentUploads };

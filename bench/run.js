@@ -1,0 +1,221 @@
+#!/usr/bin/env node
+// `npm run bench`: throughput, assembly latency and memory of this service against baselines
+// measured in the same run on the same disk (raw write, one SHA-256 pass, @tus/server).
+// Plain CommonJS, no build step: it runs the apps built in dist/. See bench/README.md.
+'use strict';
+
+const { join } = require('node:path');
+const { readSettings } = require('./lib/settings');
+const { createCleanup, createDatabase, reserveRedisPrefix, createWorkDir, writeRandomFile } = require('./lib/environment');
+const { startChild, waitFor, freePort } = require('./lib/processes');
+const { root, entry } = require('../scripts/app-entries');
+const measure = require('./lib/measurements');
+const client = require('./lib/service-client');
+const report = require('./lib/report');
+
+const cleanup = createCleanup();
+// The apps, so a failure can show what they logged.
+const children = [];
+
+function log(message) {
+  console.log(`[bench] ${message}`);
+}
+
+async function startService(workDir) {
+  const database = await createDatabase(cleanup);
+  const redis = reserveRedisPrefix(cleanup);
+  const port = await freePort();
+  const env = {
+    PATH: process.env.PATH,
+    HOME: process.env.HOME,
+    DATABASE_URL: database.url,
+    REDIS_URL: redis.url,
+    REDIS_PREFIX: redis.prefix,
+    STORAGE_DIR: join(workDir, 'storage'),
+    PORT: String(port),
+    // Logging per request would be measured too; warnings and errors still show in a failure.
+    LOG_LEVEL: 'warn',
+    METRICS_PORT: 'off',
+    // The benchmark initiates hundreds of uploads a minute from one address.
+    INITIATE_RATE_LIMIT: 'off',
+    // Cleanup after Ctrl+C should not wait 30 s for requests the benchmark abandoned.
+    SHUTDOWN_TIMEOUT: '2s',
+    NO_COLOR: '1',
+  };
+  const baseUrl = `http://127.0.0.1:${port}`;
+  const api = startChild('api', [join(root, entry.api)], env);
+  children.push(api);
+  cleanup.add('stop the API', () => api.stop());
+  await waitFor(api, 'answering /health/live', async () => (await client.request(`${baseUrl}/health/live`)).status === 200);
+  const worker = startChild('worker', [join(root, entry.worker)], env);
+  children.push(worker);
+  cleanup.add('stop the worker', () => worker.stop());
+  log(`service: API pid ${api.pid} on ${baseUrl}, worker pid ${worker.pid}, database ${database.name}, Redis prefix ${redis.prefix}`);
+  return { api, worker, baseUrl, database: database.name, redisPrefix: redis.prefix };
+}
+
+async function startTus(workDir) {
+  const port = await freePort();
+  const tus = startChild('tus', [join(__dirname, 'tus-server.mjs')], {
+    PATH: process.env.PATH,
+    HOME: process.env.HOME,
+    TUS_DIR: join(workDir, 'tus'),
+    TUS_PORT: String(port),
+  });
+  children.push(tus);
+  cleanup.add('stop the tus server', () => tus.stop());
+  await waitFor(tus, 'printing "tus server ready"', async () => tus.log.includes('tus server ready'));
+  return { process: tus, url: `http://127.0.0.1:${port}/files` };
+}
+
+/** One small upload to completion: proves the worker takes jobs (at LOG_LEVEL=warn it prints nothing) and warms both apps up. */
+async function warmUp(service, filePath, settings) {
+  await waitFor(service.worker, 'assembling a warm-up upload', async () => {
+    await measure.serviceUpload({
+      baseUrl: service.baseUrl,
+      filePath,
+      fileSize: settings.concurrent.fileSize,
+      chunkSize: settings.chunkSize,
+      streams: 1,
+      pollMs: settings.statusPollMs,
+      processes: [service.api, service.worker],
+    });
+    return true;
+  }, 120_000);
+}
+
+async function prepareFiles(workDir, settings) {
+  const sizes = [settings.fileSize, settings.smallFileSize, settings.concurrent.fileSize];
+  const files = {};
+  for (const size of new Set(sizes)) {
+    log(`writing a random ${report.sizeLabel(size)} file`);
+    files[size] = await writeRandomFile(join(workDir, `random-${size}.bin`), size);
+  }
+  return files;
+}
+
+/**
+ * The single-file measurements, interleaved round by round so that a noisy minute on the
+ * machine hits baselines and service alike, which keeps their ratios honest.
+ */
+async function runRounds(settings, files, workDir, service, tus, runs) {
+  const filePath = files[settings.fileSize];
+  const upload = (streams) => ({
+    baseUrl: service.baseUrl,
+    filePath,
+    fileSize: settings.fileSize,
+    chunkSize: settings.chunkSize,
+    streams,
+    pollMs: settings.statusPollMs,
+    processes: [service.api, service.worker],
+  });
+  for (let round = 1; round <= settings.runs; round++) {
+    log(`round ${round}/${settings.runs} @ ${report.sizeLabel(settings.fileSize)}: raw write, SHA-256, tus, this service (1 and ${settings.parallelStreams} streams)`);
+    runs.rawWriteSyncEachChunk.push(await measure.rawWrite(filePath, join(workDir, 'raw-write.bin'), settings.chunkSize, true));
+    runs.rawWriteSyncAtEnd.push(await measure.rawWrite(filePath, join(workDir, 'raw-write.bin'), settings.chunkSize, false));
+    runs.sha256.push(await measure.sha256Pass(filePath));
+    runs.tus.push(await measure.tusUpload({ tusUrl: tus.url, filePath, fileSize: settings.fileSize, chunkSize: settings.chunkSize, tusProcess: tus.process }));
+    runs.single.push(await measure.serviceUpload(upload(1)));
+    runs.parallel.push(await measure.serviceUpload(upload(settings.parallelStreams)));
+  }
+}
+
+async function runSmallFile(settings, files, service, runs) {
+  if (settings.smallFileSize === settings.fileSize) {
+    runs.singleSmall.push(...runs.single);
+    return;
+  }
+  for (let round = 1; round <= settings.runs; round++) {
+    log(`round ${round}/${settings.runs} @ ${report.sizeLabel(settings.smallFileSize)}: this service, 1 stream`);
+    runs.singleSmall.push(
+      await measure.serviceUpload({
+        baseUrl: service.baseUrl,
+        filePath: files[settings.smallFileSize],
+        fileSize: settings.smallFileSize,
+        chunkSize: settings.chunkSize,
+        streams: 1,
+        pollMs: settings.statusPollMs,
+        processes: [service.api, service.worker],
+      }),
+    );
+  }
+}
+
+async function runConcurrent(settings, files, service, runs) {
+  const { uploads, fileSize, chunkSize } = settings.concurrent;
+  for (let round = 1; round <= settings.runs; round++) {
+    log(`round ${round}/${settings.runs}: ${uploads} concurrent uploads of ${report.sizeLabel(fileSize)} in ${report.sizeLabel(chunkSize)} chunks`);
+    runs.concurrent.push(
+      await measure.concurrentUploads({
+        baseUrl: service.baseUrl,
+        filePath: files[fileSize],
+        uploads,
+        fileSize,
+        chunkSize,
+        pollMs: settings.statusPollMs,
+        processes: [service.api, service.worker],
+      }),
+    );
+  }
+}
+
+async function main() {
+  const settings = readSettings();
+  const startedAt = new Date().toISOString();
+  const workDir = await createWorkDir(settings.parentDir, cleanup);
+  log(`size ${report.sizeLabel(settings.fileSize)}, ${settings.runs} run(s) each; files, STORAGE_DIR and tus directory under ${workDir}`);
+  const machine = await report.describeMachine(workDir);
+  const files = await prepareFiles(workDir, settings);
+  const service = await startService(workDir);
+  const tus = await startTus(workDir);
+  await warmUp(service, files[settings.concurrent.fileSize], settings);
+
+  const runs = { rawWriteSyncEachChunk: [], rawWriteSyncAtEnd: [], sha256: [], tus: [], single: [], parallel: [], singleSmall: [], concurrent: [] };
+  await runRounds(settings, files, workDir, service, tus, runs);
+  await runSmallFile(settings, files, service, runs);
+  await runConcurrent(settings, files, service, runs);
+
+  // Figures cut short by Ctrl+C are not results.
+  if (interrupted) return;
+  const summary = report.summarize(runs);
+  console.log(`\n${report.formatTable(report.tableRows(settings, summary))}\n`);
+  const { parentDir: _parentDir, ...measured } = settings;
+  const file = await report.writeJson({ startedAt, machine, settings: measured, service: { database: service.database, redisPrefix: service.redisPrefix }, ...summary, runs });
+  log(`machine: ${machine.cpuCount} x ${machine.cpuModel}, ${machine.totalMemoryMiB} MiB RAM, Node ${machine.node}`);
+  log(`raw figures: ${file}`);
+}
+
+function reportFailure(error) {
+  console.error(`[bench] failed: ${error.stack || error.message}`);
+  for (const child of children) if (child.log.trim()) console.error(`[bench] ${child.name} output (last lines):\n${child.log.slice(-4000)}`);
+}
+
+let interrupted = false;
+/** Leaves after cleaning up; a second signal means "now", without waiting for the cleanup. */
+function stopEarly(reason, exitCode) {
+  if (interrupted) process.exit(exitCode);
+  interrupted = true;
+  log(`${reason}: cleaning up`);
+  // Fails the requests in flight at once, so the stopping API has nothing to wait for.
+  client.agent.destroy();
+  cleanup.run().finally(() => process.exit(exitCode));
+}
+for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => stopEarly(signal, 130));
+// An error thrown outside the main chain (a stream, a timer) must not skip the cleanup either.
+process.on('uncaughtException', (error) => {
+  reportFailure(error);
+  stopEarly('uncaught exception', 1);
+});
+
+main()
+  .catch((error) => {
+    if (!interrupted) {
+      reportFailure(error);
+      process.exitCode = 1;
+    }
+  })
+  .finally(async () => {
+    if (interrupted) return;
+    await cleanup.run();
+    client.agent.destroy();
+  });

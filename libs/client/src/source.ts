@@ -1,0 +1,74 @@
+import { InvalidUploadError } from './errors';
+
+/**
+ * What the SDK reads from. Adapters exist for Blob/File and in-memory bytes (here) and for file
+ * paths (`node.ts`); a CLI may bring its own. `read` is called just before a chunk is sent, so
+ * no more than `parallel` chunks are ever held in memory.
+ */
+export interface UploadSource {
+  readonly size: number;
+  /** The file's own name (a File's name, a path's base name), used when no `fileName` is given. */
+  readonly name?: string;
+  readonly type?: string;
+  /**
+   * What identifies this file across runs (e.g. path + size + mtime), for resuming. When null,
+   * a source hashed first is fingerprinted by file name, size and SHA-256; any other (a Blob
+   * without a name) does not resume.
+   */
+  readonly fingerprint: string | null;
+  /**
+   * Whether reading the whole source once before uploading is cheap (memory, local disk): the
+   * SHA-256 is then declared at initiate so the server verifies it; else it is computed while
+   * sending and checked against the server's at the end.
+   */
+  readonly hashFirst: boolean;
+  /** Bytes [start, end). */
+  read(start: number, end: number): Promise<Uint8Array>;
+  close?(): Promise<void>;
+}
+
+/** A Blob or File: read lazily with `slice`; File's name, size and lastModified fingerprint it. */
+export function blobSource(blob: Blob): UploadSource {
+  const file = blob as Partial<File>;
+  const name = typeof file.name === 'string' && file.name !== '' ? file.name : undefined;
+  const lastModified = typeof file.lastModified === 'number' ? file.lastModified : undefined;
+  return {
+    size: blob.size,
+    name,
+    type: blob.type || undefined,
+    fingerprint: name !== undefined && lastModified !== undefined ? fingerprintOf('file', name, blob.size, lastModified) : null,
+    hashFirst: false,
+    read: async (start, end) => new Uint8Array(await blob.slice(start, end).arrayBuffer()),
+  };
+}
+
+/** Bytes in memory (a Uint8Array or Buffer): hashed first, and so fingerprinted by their content. */
+export function bytesSource(bytes: Uint8Array): UploadSource {
+  return {
+    size: bytes.byteLength,
+    fingerprint: null,
+    hashFirst: true,
+    // A view, not a copy: the bytes are in memory already.
+    read: async (start, end) => bytes.subarray(start, end),
+  };
+}
+
+/**
+ * A stable key for a file: its kind, name (or path), size and a change marker (mtime, or a
+ * content hash). Each part is URI-encoded so a name containing the separator cannot collide.
+ */
+export function fingerprintOf(kind: string, name: string, size: number, changeMarker: string | number): string {
+  return [kind, name, String(size), String(changeMarker)].map(encodeURIComponent).join(':');
+}
+
+export function isUploadSource(value: unknown): value is UploadSource {
+  const source = value as UploadSource;
+  return typeof value === 'object' && value !== null && typeof source.read === 'function' && typeof source.size === 'number';
+}
+
+/** Checks an adapter's size once, so the grid math never sees a bad one. */
+export function assertUsableSize(source: UploadSource): void {
+  if (!Number.isSafeInteger(source.size) || source.size < 0) {
+    throw new InvalidUploadError(`The source's size must be a whole number of bytes, not ${source.size}.`);
+  }
+}

@@ -1,0 +1,26 @@
+import { Column, Entity, JoinColumn, ManyToOne, PrimaryColumn } from 'typeorm';
+import { UploadEntity } from './upload.entity';
+
+/**
+ * The newest writer of a chunk that is not recorded yet. Each claim takes a fresh value of a
+ * Postgres sequence, so a writer whose lease lapsed holds an older fence than the writer that
+ * took over, and recording the chunk checks the fence: the stale writer can no longer commit.
+ */
+@Entity('chunk_claims')
+export class ChunkClaimEntity {
+  @PrimaryColumn({ name: 'upload_id', type: 'varchar', length: 22, primaryKeyConstraintName: 'PK_chunk_claims' })
+  uploadId!: string;
+
+  @PrimaryColumn({ name: 'chunk_index', type: 'integer', primaryKeyConstraintName: 'PK_chunk_claims' })
+  chunkIndex!: number;
+
+  @Column({ type: 'bigint', default: () => "nextval('chunk_claim_fence_seq')" })
+  fence!: string;
+
+  @Column({ name: 'claimed_at', type: 'timestamptz', default: () => 'now()' })
+  claimedAt!: Date;
+
+  @ManyToOne(() => UploadEntity, { onDelete: 'CASCADE' })
+  @JoinColumn({ name: 'upload_id', foreignKeyConstraintName: 'FK_chunk_claims_upload' })
+  upload?: UploadEntity;
+}

@@ -1,0 +1,122 @@
+import { PrivatePostgres, PrivateRedis } from '../support/private-services';
+import { Stack } from '../support/stack';
+import { UploadClient, randomFile, recordedChunks } from '../support/upload-client';
+import { expectDelivered, putUntilAccepted } from '../support/faults';
+import { expectError } from '../support/expect-error';
+
+const CHUNK = 256 * 1024;
+const TOTAL = 8;
+
+/** Sends chunks [from, to) and insists on 200. */
+async function sendChunks(client: UploadClient, uploadId: string, file: Buffer, from: number, to: number): Promise<void> {
+  for (let index = from; index < to; index++) expect((await client.putChunk(uploadId, file, index, CHUNK)).status).toBe(200);
+}
+
+describe('Redis stopped mid-upload and restarted empty', () => {
+  let redis: PrivateRedis;
+  let stack: Stack;
+  let client: UploadClient;
+
+  beforeAll(async () => {
+    redis = await PrivateRedis.start();
+    stack = await Stack.start({ redisUrl: redis.url, env: { MAINTENANCE_INTERVAL: '1s' } });
+    client = new UploadClient(stack);
+  });
+  afterAll(async () => {
+    await stack?.stop();
+    await redis?.stop();
+  });
+
+  it('answers 503 while it is down, records nothing, and completes the upload after it returns', async () => {
+    const file = randomFile(TOTAL * CHUNK - 99);
+    const { uploadId } = await client.create(file, { chunkSize: CHUNK });
+    await sendChunks(client, uploadId, file, 0, 3);
+
+    await redis.stop();
+    for (let index = 3; index < TOTAL; index++) {
+      const response = await client.putChunk(uploadId, file, index, CHUNK);
+      expectError(response, 503, 'SERVICE_UNAVAILABLE');
+      expect(response.headers.get('retry-after')).toMatch(/^\d+$/);
+    }
+    expect(await recordedChunks(stack, uploadId)).toEqual([0, 1, 2]);
+    // Progress lives in Postgres: a client can still see where to resume.
+    expect((await client.status(uploadId)).body).toMatchObject({ status: 'uploading', missingChunks: [3, 4, 5, 6, 7] });
+    expect((await client.call('GET', '/health/ready')).status).toBe(503);
+
+    await redis.resume();
+    for (let index = 3; index < TOTAL; index++) await putUntilAccepted(client, uploadId, file, index, CHUNK);
+    await expectDelivered(stack, client, uploadId, file, CHUNK);
+  });
+
+  it('loses no assembly job when it comes back without its data: the reconciler re-enqueues it', async () => {
+    const file = randomFile(TOTAL * CHUNK);
+    const { uploadId } = await client.create(file, { chunkSize: CHUNK });
+    await sendChunks(client, uploadId, file, 0, TOTAL - 1);
+
+    // Freeze the worker so the job is still waiting in Redis when Redis loses everything.
+    const [worker] = stack.workers;
+    worker.child.kill('SIGSTOP');
+    try {
+      expect((await client.putChunk(uploadId, file, TOTAL - 1, CHUNK)).body.status).toBe('assembling');
+      await redis.stop();
+      await redis.resume();
+      expect(await stack.redis.keys(`${stack.prefix}:*`)).toEqual([]);
+    } finally {
+      worker.child.kill('SIGCONT');
+    }
+    await expectDelivered(stack, client, uploadId, file, CHUNK);
+  });
+});
+
+describe('Postgres stopped mid-upload and restarted', () => {
+  let postgres: PrivatePostgres;
+  let stack: Stack;
+  let client: UploadClient;
+
+  beforeAll(async () => {
+    postgres = await PrivatePostgres.start();
+    stack = await Stack.start({ databaseUrl: `${postgres.url}/uploads`, env: { MAINTENANCE_INTERVAL: '1s' } });
+    client = new UploadClient(stack);
+  });
+  afterAll(async () => {
+    await stack?.stop();
+    await postgres?.destroy();
+  });
+
+  it('answers 503 while it is down, records nothing, and completes the upload after it returns', async () => {
+    const file = randomFile(TOTAL * CHUNK - 1);
+    const { uploadId } = await client.create(file, { chunkSize: CHUNK });
+    await sendChunks(client, uploadId, file, 0, 3);
+
+    await postgres.stop();
+    for (let index = 3; index < TOTAL; index++) expectError(await client.putChunk(uploadId, file, index, CHUNK), 503, 'SERVICE_UNAVAILABLE');
+    expectError(await client.status(uploadId), 503, 'SERVICE_UNAVAILABLE');
+    expectError(await client.initiate({ fileName: 'a', fileSize: 1 }), 503, 'SERVICE_UNAVAILABLE');
+    // No lease outlives a refused request: the retry is not told the chunk is in progress.
+    expect(await stack.redis.keys(`${stack.prefix}:lease:*`)).toEqual([]);
+
+    await postgres.resume();
+    await stack.reconnectDb();
+    expect(await recordedChunks(stack, uploadId)).toEqual([0, 1, 2]);
+    for (let index = 3; index < TOTAL; index++) await putUntilAccepted(client, uploadId, file, index, CHUNK);
+    await expectDelivered(stack, client, uploadId, file, CHUNK);
+  });
+
+  it('loses no assembly when it goes down as the job starts', async () => {
+    const file = randomFile(TOTAL * CHUNK);
+    const { uploadId } = await client.create(file, { chunkSize: CHUNK });
+    const [worker] = stack.workers.filter((candidate) => candidate.running);
+    worker.child.kill('SIGSTOP');
+    try {
+      await sendChunks(client, uploadId, file, 0, TOTAL);
+      await postgres.stop();
+    } finally {
+      // The worker wakes to a job it cannot run: the database is gone.
+      worker.child.kill('SIGCONT');
+    }
+    await new Promise((resolve) => setTimeout(resolve, 3000));
+    await postgres.resume();
+    await stack.reconnectDb();
+    await expectDelivered(stack, client, uploadId, file, CHUNK);
+  });
+});

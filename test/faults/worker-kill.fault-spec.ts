@@ -1,0 +1,82 @@
+import { TestProcess, eventually, sleep } from '../support/processes';
+import { Stack } from '../support/stack';
+import { UploadClient, randomFile } from '../support/upload-client';
+import { between, expectDelivered, injections } from '../support/faults';
+
+const MiB = 1024 * 1024;
+const CHUNK = 8 * MiB;
+const CHUNKS_PER_FILE = 12;
+const KILLS = injections(20);
+
+/** Uploads every chunk of `file` and resolves once the last one is acknowledged. */
+async function uploadChunks(client: UploadClient, file: Buffer): Promise<string> {
+  const { uploadId, totalChunks } = await client.create(file, { chunkSize: CHUNK });
+  for (let index = 0; index < totalChunks; index++) {
+    const response = await client.putChunk(uploadId, file, index, CHUNK);
+    if (response.status !== 200) throw new Error(`chunk ${index}: ${response.status} ${JSON.stringify(response.body)}`);
+  }
+  return uploadId;
+}
+
+/** The worker that took the upload's assembly job, once one has. */
+function assemblerOf(stack: Stack, uploadId: string, logStart: Map<TestProcess, number>): Promise<TestProcess> {
+  const started = new RegExp(`Assembling ${uploadId}`);
+  return eventually(
+    async () => stack.workers.find((worker) => worker.running && started.test(worker.log.slice(logStart.get(worker) ?? 0))),
+    `a worker to start assembling ${uploadId}`,
+    30_000,
+    5,
+  );
+}
+
+/**
+ * SIGKILL the worker assembling an upload at a random moment of the job: during the
+ * verification read, around the publish, or just after the state change. Kills that land after
+ * the job finished do not count, so the suite runs until KILLS of them hit a running assembly.
+ * Another worker must finish every job byte-exact, and nothing may stay `assembling`.
+ */
+describe(`a worker killed during assembly (${KILLS} kills)`, () => {
+  let stack: Stack;
+  let client: UploadClient;
+
+  beforeAll(async () => {
+    stack = await Stack.start({ workers: 2, env: { MAINTENANCE_INTERVAL: '1s' } });
+    client = new UploadClient(stack);
+  });
+  afterAll(() => stack?.stop());
+
+  it('has every job finished byte-exact by another worker', async () => {
+    const logStart = () => new Map(stack.workers.map((worker) => [worker, worker.log.length]));
+
+    // One undisturbed run tells how long an assembly takes here, so the kills spread over it.
+    const sample = randomFile(CHUNKS_PER_FILE * CHUNK - between(1, CHUNK));
+    const before = logStart();
+    const sampleId = await uploadChunks(client, sample);
+    await assemblerOf(stack, sampleId, before);
+    const startedAt = Date.now();
+    await client.waitForStatus(sampleId, ['completed', 'failed']);
+    const assemblyMs = Math.max(50, Date.now() - startedAt);
+    await expectDelivered(stack, client, sampleId, sample, CHUNK);
+
+    let killed = 0;
+    let landedMidAssembly = 0;
+    while (landedMidAssembly < KILLS) {
+      if (++killed > KILLS * 4) throw new Error(`only ${landedMidAssembly} of ${killed} kills hit a running assembly`);
+      const file = randomFile(CHUNKS_PER_FILE * CHUNK - between(1, CHUNK));
+      const logs = logStart();
+      const uploadId = await uploadChunks(client, file);
+      const assembler = await assemblerOf(stack, uploadId, logs);
+      await sleep(between(0, assemblyMs));
+      await assembler.stop('SIGKILL');
+      if ((await client.status(uploadId)).body.status === 'assembling') landedMidAssembly++;
+
+      const replacement = stack.startWorker();
+      await expectDelivered(stack, client, uploadId, file, CHUNK);
+      await replacement;
+    }
+
+    const { rows } = await stack.db.query<{ count: string }>(`SELECT count(*) FROM uploads WHERE status = 'assembling'`);
+    expect(Number(rows[0].count)).toBe(0);
+    console.log(`Worker kills: ${killed}, ${landedMidAssembly} of them mid-assembly (an assembly takes ~${assemblyMs} ms here); losses: 0`);
+  }, 60_000 + KILLS * 15_000);
+});
