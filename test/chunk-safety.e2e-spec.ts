@@ -1,4 +1,4 @@
-import { readFile, rm, writeFile } from 'node:fs/promises';
+import { open, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { eventually, sleep } from './support/processes';
 import { useStack, randomFile, rawPut, recordedChunks, sha256 } from './support/upload-client';
@@ -116,6 +116,34 @@ describe('chunk safety', () => {
     expect((await ctx.client.putChunk(uploadId, file, 1, CHUNK)).body.status).toBe('assembling');
     const done = await ctx.client.waitForStatus(uploadId, ['completed', 'failed']);
     expect(done).toMatchObject({ status: 'completed', sha256: sha256(file), error: null });
+    expect(sha256((await ctx.client.download(uploadId)).data)).toBe(sha256(file));
+  });
+
+  it('verifies a file too large for one thread the same way: damaged chunks, the short last one included, go back to missing', async () => {
+    // Past THREADED_HASH_FROM_BYTES, a second thread hashes the chunks while the first hashes the file.
+    const big = 8 * 1024 * 1024;
+    const file = randomFile(8 * big + 3 * 1024 * 1024);
+    const { uploadId } = await ctx.client.create(file, { chunkSize: big });
+    for (let index = 0; index < 8; index++) expect((await ctx.client.putChunk(uploadId, file, index, big)).status).toBe(200);
+
+    const part = await open(join(ctx.stack.storageDir, 'tmp', `${uploadId}.part`), 'r+');
+    try {
+      // The first byte of chunk 4 and, once written, the last byte of the file (chunk 8).
+      await part.write(Buffer.from([file[4 * big] ^ 0xff]), 0, 1, 4 * big);
+      expect((await ctx.client.putChunk(uploadId, file, 8, big)).body.status).toBe('assembling');
+      // Chunk 4 alone went back; the last chunk was intact at that point.
+      expect(await ctx.client.waitForStatus(uploadId, ['uploading', 'completed', 'failed'])).toMatchObject({ status: 'uploading', missingChunks: [4], error: { code: 'CHUNKS_CORRUPT', chunks: [4] } });
+
+      await part.write(Buffer.from([file[file.length - 1] ^ 0xff]), 0, 1, file.length - 1);
+      expect((await ctx.client.putChunk(uploadId, file, 4, big)).body.status).toBe('assembling');
+      const returned = await ctx.client.waitForStatus(uploadId, ['uploading', 'completed', 'failed']);
+      expect(returned).toMatchObject({ status: 'uploading', missingChunks: [8], error: { code: 'CHUNKS_CORRUPT', chunks: [8] } });
+    } finally {
+      await part.close();
+    }
+
+    expect((await ctx.client.putChunk(uploadId, file, 8, big)).body.status).toBe('assembling');
+    expect(await ctx.client.waitForStatus(uploadId, ['completed', 'failed'])).toMatchObject({ status: 'completed', sha256: sha256(file) });
     expect(sha256((await ctx.client.download(uploadId)).data)).toBe(sha256(file));
   });
 

@@ -2,11 +2,11 @@ import { constants, createReadStream } from 'node:fs';
 import { access, mkdir, open, opendir, rename, rm, statfs, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
-import { ChunkStorage, InsufficientStorageError, StoredDataMissingError, StoredFile, assertUploadId, isUploadId } from '@app/core';
+import { ChunkStorage, InsufficientStorageError, StoredDataMissingError, StoredFile, StoredFileReader, assertUploadId, isUploadId } from '@app/core';
 
 /** Bytes gathered before each positional write: few large writes beat many small ones. */
 export const WRITE_BATCH_BYTES = 1024 * 1024;
-/** Read size of the verification pass and downloads. */
+/** Read size of downloads. */
 const READ_CHUNK_BYTES = 4 * 1024 * 1024;
 
 const FULL_DISK = new Set(['ENOSPC', 'EDQUOT', 'EFBIG']);
@@ -102,12 +102,23 @@ export class LocalDiskStorage implements ChunkStorage {
     });
   }
 
-  async openForVerification(uploadId: string): Promise<{ stream: Readable; published: boolean } | null> {
+  async openForVerification(uploadId: string): Promise<{ reader: StoredFileReader; published: boolean } | null> {
     for (const [path, published] of [
       [this.partPath(uploadId), false],
       [this.filePath(uploadId), true],
     ] as const) {
-      if (await exists(path)) return { stream: createReadStream(path, { highWaterMark: READ_CHUNK_BYTES }), published };
+      const handle = await open(path, 'r').catch((error: NodeJS.ErrnoException) => {
+        if (error.code === 'ENOENT') return null;
+        throw error;
+      });
+      if (!handle) continue;
+      return {
+        published,
+        reader: {
+          read: async (into, position) => (await handle.read(into, 0, into.length, position)).bytesRead,
+          close: () => handle.close(),
+        },
+      };
     }
     return null;
   }
@@ -161,16 +172,6 @@ export class LocalDiskStorage implements ChunkStorage {
   async ping(): Promise<void> {
     await access(this.partDir, constants.W_OK);
     await access(this.fileDir, constants.W_OK);
-  }
-}
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await stat(path);
-    return true;
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return false;
-    throw error;
   }
 }
 

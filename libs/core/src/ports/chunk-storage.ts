@@ -2,6 +2,13 @@ import { Readable } from 'node:stream';
 
 export const CHUNK_STORAGE = Symbol('CHUNK_STORAGE');
 
+/** Positional reads of one stored file. */
+export interface StoredFileReader {
+  /** Fills `into` from `position` on; resolves the bytes read, 0 at the end of the file. */
+  read(into: Uint8Array, position: number): Promise<number>;
+  close(): Promise<void>;
+}
+
 export interface StoredFile {
   uploadId: string;
   /** The published file, or else the part file. */
@@ -27,10 +34,10 @@ export interface ChunkStorage {
   writeAt(uploadId: string, offset: number, body: AsyncIterable<Buffer>, beforeEachWrite?: () => void): Promise<void>;
 
   /**
-   * A sequential read of the whole part file, or of the published file when the part
-   * is already gone (a re-run after publish), or null when neither exists.
+   * A reader of the part file, or of the published file when the part is already gone (a
+   * re-run after publish), or null when neither exists. The caller closes it.
    */
-  openForVerification(uploadId: string): Promise<{ stream: Readable; published: boolean } | null>;
+  openForVerification(uploadId: string): Promise<{ reader: StoredFileReader; published: boolean } | null>;
 
   /** Makes the part file durable and atomically moves it to its published place. */
   publish(uploadId: string): Promise<void>;

@@ -1,11 +1,9 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { createHash, Hash } from 'node:crypto';
-import { Readable } from 'node:stream';
 import { APP_CONFIG, AppConfig } from '@app/config';
 import { CHUNK_STORAGE, ChunkStorage } from '../ports/chunk-storage';
 import { UPLOAD_REPOSITORY, UploadRepository } from '../ports/upload.repository';
-import { chunkRange } from '../rules/chunk-grid';
 import { UploadSession } from '../upload-session';
+import { hashStoredFile } from '../verification/stored-file-hash';
 
 export type AssemblyOutcome =
   | { kind: 'completed'; sha256: string; fileSize: number }
@@ -16,8 +14,8 @@ export type AssemblyOutcome =
   | { kind: 'failed'; reason: string };
 
 /**
- * Verifies and publishes a fully received upload. One sequential read recomputes every chunk's
- * SHA-256 and the whole file's together; the data is never copied. Safe to re-run at any point:
+ * Verifies and publishes a fully received upload. One read pass recomputes every chunk's
+ * SHA-256 and the whole file's; the data is never copied. Safe to re-run at any point:
  * a run after a crash finds the part file (or, past the rename, the published file) and finishes.
  */
 @Injectable()
@@ -40,7 +38,9 @@ export class AssemblyService {
     const source = await this.storage.openForVerification(uploadId);
     if (!source) return this.fail(session, 'STORAGE_LOST', 'The stored bytes of this upload are gone; start a new upload.');
 
-    const { sha256, corrupt } = await verifyChunks(source.stream, session, recorded);
+    const stored = await hashStoredFile(source.reader, session).finally(() => source.reader.close());
+    const { sha256 } = stored;
+    const corrupt = Array.from({ length: session.totalChunks }, (_, index) => index).filter((index) => stored.chunkDigests[index] !== recorded.get(index));
 
     if (corrupt.length > 0) {
       if (source.published) return this.fail(session, 'STORAGE_CORRUPT', 'The published file no longer matches its chunks; start a new upload.');
@@ -73,42 +73,4 @@ export class AssemblyService {
     await this.uploads.transition(session.id, ['assembling'], 'failed', { error: { code, message } });
     return { kind: 'failed', reason: message };
   }
-}
-
-/** One pass over the file: the whole-file hash and each chunk's hash, checked against the records. */
-async function verifyChunks(stream: Readable, session: UploadSession, recorded: Map<number, string>): Promise<{ sha256: string; corrupt: number[] }> {
-  const whole = createHash('sha256');
-  const corrupt: number[] = [];
-  let index = 0;
-  let chunkHash: Hash = createHash('sha256');
-  let chunkRemaining = session.totalChunks > 0 ? chunkRange(session, 0).end + 1 : 0;
-  let total = 0;
-
-  const finishChunk = () => {
-    if (recorded.get(index) !== chunkHash.digest('hex')) corrupt.push(index);
-    index += 1;
-    chunkHash = createHash('sha256');
-    if (index < session.totalChunks) {
-      const { start, end } = chunkRange(session, index);
-      chunkRemaining = end - start + 1;
-    }
-  };
-
-  for await (const piece of stream as AsyncIterable<Buffer>) {
-    whole.update(piece);
-    total += piece.length;
-    let offset = 0;
-    while (offset < piece.length && index < session.totalChunks) {
-      const take = Math.min(chunkRemaining, piece.length - offset);
-      chunkHash.update(piece.subarray(offset, offset + take));
-      offset += take;
-      chunkRemaining -= take;
-      if (chunkRemaining === 0) finishChunk();
-    }
-  }
-  if (total !== session.fileSize) {
-    // A truncated file: every chunk not fully read is corrupt.
-    while (index < session.totalChunks) finishChunk();
-  }
-  return { sha256: whole.digest('hex'), corrupt };
 }
