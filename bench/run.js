@@ -4,7 +4,7 @@
 // Plain CommonJS, no build step: it runs the apps built in dist/. See bench/README.md.
 'use strict';
 
-const { join } = require('node:path');
+const { join, resolve } = require('node:path');
 const { readSettings } = require('./lib/settings');
 const { createCleanup, createDatabase, reserveRedisPrefix, createWorkDir, writeRandomFile } = require('./lib/environment');
 const { startChild, waitFor, freePort } = require('./lib/processes');
@@ -43,15 +43,23 @@ async function startService(workDir) {
     NO_COLOR: '1',
   };
   const baseUrl = `http://127.0.0.1:${port}`;
-  const api = startChild('api', [join(root, entry.api)], env);
-  children.push(api);
-  cleanup.add('stop the API', () => api.stop());
+  const api = startApp('api', entry.api, env);
   await waitFor(api, 'answering /health/live', async () => (await client.request(`${baseUrl}/health/live`)).status === 200);
-  const worker = startChild('worker', [join(root, entry.worker)], env);
-  children.push(worker);
-  cleanup.add('stop the worker', () => worker.stop());
+  const worker = startApp('worker', entry.worker, env);
   log(`service: API pid ${api.pid} on ${baseUrl}, worker pid ${worker.pid}, database ${database.name}, Redis prefix ${redis.prefix}`);
   return { api, worker, baseUrl, database: database.name, redisPrefix: redis.prefix };
+}
+
+/** One built app, stopped by the cleanup; with BENCH_PROFILE, it records a CPU profile written just before it stops. */
+function startApp(name, script, env) {
+  const profileDir = process.env.BENCH_PROFILE;
+  const args = profileDir ? ['-r', join(__dirname, 'lib', 'cpu-profile.js'), join(root, script)] : [join(root, script)];
+  const app = startChild(name, args, profileDir ? { ...env, BENCH_PROFILE: resolve(profileDir), BENCH_PROCESS_NAME: name } : env);
+  children.push(app);
+  cleanup.add(`stop the ${name}`, () => app.stop());
+  // Cleanup runs last-in first-out: the profile is written before the stop.
+  if (profileDir) cleanup.add(`write the ${name}'s CPU profile`, () => app.writeProfile());
+  return app;
 }
 
 async function startTus(workDir) {

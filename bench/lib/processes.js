@@ -26,6 +26,14 @@ function startChild(name, args, env) {
     get running() {
       return child.exitCode === null && child.signalCode === null;
     },
+    /** Asks a child started with BENCH_PROFILE to write its CPU profile, and waits for it. */
+    async writeProfile() {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      const before = log.length;
+      child.kill('SIGUSR2');
+      const deadline = Date.now() + 10_000;
+      while (Date.now() < deadline && !log.slice(before).includes('cpu profile')) await sleep(50);
+    },
     async stop() {
       if (child.exitCode !== null || child.signalCode !== null) return;
       child.kill('SIGTERM');
