@@ -1,11 +1,13 @@
 import { constants, createReadStream } from 'node:fs';
-import { access, mkdir, open, opendir, rename, rm, statfs, stat } from 'node:fs/promises';
+import { FileHandle, access, mkdir, open, opendir, rename, rm, statfs, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { ChunkStorage, InsufficientStorageError, StoredDataMissingError, StoredFile, StoredFileReader, assertUploadId, isUploadId } from '@app/core';
 
 /** Bytes gathered before each positional write: few large writes beat many small ones. */
 export const WRITE_BATCH_BYTES = 1024 * 1024;
+/** Most buffers one writev takes (the kernel's IOV_MAX). */
+const MAX_WRITEV_BUFFERS = 1024;
 /** Read size of downloads. */
 const READ_CHUNK_BYTES = 4 * 1024 * 1024;
 
@@ -70,33 +72,36 @@ export class LocalDiskStorage implements ChunkStorage {
       const handle = await open(this.partPath(uploadId), 'r+').catch((error: NodeJS.ErrnoException) => {
         throw error.code === 'ENOENT' ? new StoredDataMissingError(uploadId) : error;
       });
+      // One batch is written while the next is gathered from the socket, so the body keeps
+      // flowing during disk writes. Batches are lists of the pieces as they arrived (written
+      // with one writev each), never copied.
+      let writing: Promise<void> = Promise.resolve();
       try {
-        const batch = Buffer.allocUnsafe(WRITE_BATCH_BYTES);
-        let filled = 0;
+        let batch: Buffer[] = [];
+        let batchBytes = 0;
         let position = offset;
-        const flush = async () => {
-          let written = 0;
-          while (written < filled) {
-            beforeEachWrite();
-            const { bytesWritten } = await handle.write(batch, written, filled - written, position + written);
-            written += bytesWritten;
-          }
-          position += filled;
-          filled = 0;
+        const startWrite = async () => {
+          await writing;
+          const pieces = batch;
+          const at = position;
+          position += batchBytes;
+          batch = [];
+          batchBytes = 0;
+          writing = writeAll(handle, pieces, at, beforeEachWrite);
+          // Its failure surfaces where it is awaited; until then it must not count as unhandled.
+          writing.catch(() => undefined);
         };
         for await (const piece of body) {
-          let consumed = 0;
-          while (consumed < piece.length) {
-            const take = Math.min(piece.length - consumed, WRITE_BATCH_BYTES - filled);
-            piece.copy(batch, filled, consumed, consumed + take);
-            filled += take;
-            consumed += take;
-            if (filled === WRITE_BATCH_BYTES) await flush();
-          }
+          batch.push(piece);
+          batchBytes += piece.length;
+          if (batchBytes >= WRITE_BATCH_BYTES) await startWrite();
         }
-        await flush();
+        if (batchBytes > 0) await startWrite();
+        await writing;
         await handle.datasync();
       } finally {
+        // Never close under a write still in flight.
+        await writing.catch(() => undefined);
         await handle.close();
       }
     });
@@ -172,6 +177,26 @@ export class LocalDiskStorage implements ChunkStorage {
   async ping(): Promise<void> {
     await access(this.partDir, constants.W_OK);
     await access(this.fileDir, constants.W_OK);
+  }
+}
+
+/** Writes `pieces` back to back from `position`, however many calls the kernel needs; `beforeEachWrite` runs before each. */
+async function writeAll(handle: FileHandle, pieces: Buffer[], position: number, beforeEachWrite: () => void): Promise<void> {
+  let at = position;
+  for (let first = 0; first < pieces.length; ) {
+    const group = pieces.slice(first, first + MAX_WRITEV_BUFFERS);
+    const groupBytes = group.reduce((sum, piece) => sum + piece.length, 0);
+    beforeEachWrite();
+    const { bytesWritten } = await handle.writev(group, at);
+    at += bytesWritten;
+    if (bytesWritten === groupBytes) {
+      first += group.length;
+      continue;
+    }
+    // A short write: carry on from the first byte the kernel did not take.
+    let skipped = bytesWritten;
+    while (skipped >= pieces[first].length) skipped -= pieces[first++].length;
+    pieces[first] = pieces[first].subarray(skipped);
   }
 }
 

@@ -27,7 +27,8 @@ export interface ChunkStorage {
   /**
    * Streams `body` into the part file starting at `offset`, then makes it durable
    * (fdatasync) before resolving. If `body` throws, the error propagates and the written
-   * bytes must be treated as garbage. Never holds more than one write batch in memory.
+   * bytes must be treated as garbage. Holds at most two write batches in memory (one being
+   * written while the next arrives).
    * Calls `beforeEachWrite` right before each write to the file: if it throws, nothing more
    * is written and the error propagates. Throws `StoredDataMissingError` when the part file is gone.
    */
