@@ -8,7 +8,7 @@ const { join, resolve } = require('node:path');
 const { readSettings } = require('./lib/settings');
 const { createCleanup, createDatabase, reserveRedisPrefix, createWorkDir, writeRandomFile } = require('./lib/environment');
 const { startChild, waitFor, freePort } = require('./lib/processes');
-const { root, entry } = require('../scripts/app-entries');
+const { root, entry, appNodeFlags } = require('../scripts/app-entries');
 const measure = require('./lib/measurements');
 const client = require('./lib/service-client');
 const report = require('./lib/report');
@@ -53,7 +53,7 @@ async function startService(workDir) {
 /** One built app, stopped by the cleanup; with BENCH_PROFILE, it records a CPU profile written just before it stops. */
 function startApp(name, script, env) {
   const profileDir = process.env.BENCH_PROFILE;
-  const args = profileDir ? ['-r', join(__dirname, 'lib', 'cpu-profile.js'), join(root, script)] : [join(root, script)];
+  const args = [...appNodeFlags, ...(profileDir ? ['-r', join(__dirname, 'lib', 'cpu-profile.js')] : []), join(root, script)];
   const app = startChild(name, args, profileDir ? { ...env, BENCH_PROFILE: resolve(profileDir), BENCH_PROCESS_NAME: name } : env);
   children.push(app);
   cleanup.add(`stop the ${name}`, () => app.stop());

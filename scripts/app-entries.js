@@ -13,6 +13,14 @@ const entry = {
   worker: 'dist/apps/worker/src/main.js',
 };
 
+/**
+ * Node flags the API and worker run with (package.json's start:api and start:worker pass the
+ * same). A young generation of 2 MiB semi-spaces instead of V8's 16: the chunk path makes many
+ * short-lived buffers, and the default let each app's peak RSS grow by about 40 MiB under load
+ * with no measurable gain in speed.
+ */
+const appNodeFlags = ['--max-semi-space-size=2'];
+
 /** True when every entry point is compiled (a fresh checkout has no dist/). */
 function isBuilt() {
   return Object.values(entry).every((file) => existsSync(join(root, file)));
@@ -30,4 +38,4 @@ function freePort() {
   });
 }
 
-module.exports = { root, entry, isBuilt, freePort };
+module.exports = { root, entry, appNodeFlags, isBuilt, freePort };

@@ -11,7 +11,7 @@ const { closeSync, existsSync, mkdtempSync, openSync, readFileSync, readSync, rm
 const { tmpdir } = require('node:os');
 const { join } = require('node:path');
 
-const { root, entry, isBuilt, freePort } = require('./app-entries');
+const { root, entry, appNodeFlags, isBuilt, freePort } = require('./app-entries');
 const TEMPLATE = join(root, 'deploy/nginx/templates/default.conf.template');
 
 function usage(problem) {
@@ -138,12 +138,12 @@ async function main() {
   for (let i = 1; i <= options.api; i++) {
     const port = await freePort();
     apiPorts.push(port);
-    start(`api-${i}`, process.execPath, [entry.api], { ...process.env, PORT: String(port) });
+    start(`api-${i}`, process.execPath, [...appNodeFlags, entry.api], { ...process.env, PORT: String(port) });
   }
   for (let i = 1; i <= options.worker; i++) {
     // Each worker its own metrics port, as each container has its own network namespace.
     const metricsPort = process.env.METRICS_PORT === 'off' ? 'off' : String(await freePort());
-    start(`worker-${i}`, process.execPath, [entry.worker], { ...process.env, METRICS_PORT: metricsPort });
+    start(`worker-${i}`, process.execPath, [...appNodeFlags, entry.worker], { ...process.env, METRICS_PORT: metricsPort });
   }
   await Promise.all(apiPorts.map((port, i) => waitUntilLive(`api-${i + 1}`, port)));
 

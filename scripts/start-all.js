@@ -4,7 +4,7 @@
 'use strict';
 
 const { spawn } = require('node:child_process');
-const { root, entry, isBuilt } = require('./app-entries');
+const { root, entry, appNodeFlags, isBuilt } = require('./app-entries');
 const FORWARDED = ['SIGINT', 'SIGTERM', 'SIGHUP'];
 
 const running = new Set();
@@ -65,8 +65,8 @@ async function main() {
   };
 
   await Promise.all([
-    start(process.execPath, [entry.api], onExit('api')),
-    start(process.execPath, [entry.worker], onExit('worker')),
+    start(process.execPath, [...appNodeFlags, entry.api], onExit('api')),
+    start(process.execPath, [...appNodeFlags, entry.worker], onExit('worker')),
   ]);
   process.exit(exitCode);
 }

@@ -7,6 +7,9 @@ import { Client } from 'pg';
 import { TestProcess, eventually, freePort } from './processes';
 
 const ROOT = join(__dirname, '..', '..');
+// The apps run with the flags `npm start` gives them, from the start scripts' own (plain JS) list.
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const { appNodeFlags: APP_NODE_FLAGS } = require(join(ROOT, 'scripts/app-entries.js')) as { appNodeFlags: string[] };
 
 export interface StackOptions {
   /** Extra environment for both apps (e.g. API_KEYS, UPLOAD_TTL). */
@@ -100,13 +103,13 @@ export class Stack {
   }
 
   async startApi(): Promise<TestProcess> {
-    this.api = new TestProcess('api', process.execPath, [join(ROOT, 'dist/apps/api/src/main.js')], this.env);
+    this.api = new TestProcess('api', process.execPath, [...APP_NODE_FLAGS, join(ROOT, 'dist/apps/api/src/main.js')], this.env);
     await waitUntilLive(this.api, this.baseUrl);
     return this.api;
   }
 
   async startWorker(): Promise<TestProcess> {
-    const worker = new TestProcess(`worker-${this.workers.length + 1}`, process.execPath, [join(ROOT, 'dist/apps/worker/src/main.js')], this.env);
+    const worker = new TestProcess(`worker-${this.workers.length + 1}`, process.execPath, [...APP_NODE_FLAGS, join(ROOT, 'dist/apps/worker/src/main.js')], this.env);
     this.workers.push(worker);
     await worker.waitForOutput(/Worker ready/);
     return worker;
@@ -119,7 +122,7 @@ export class Stack {
   async startReplica(): Promise<ApiReplica> {
     const port = await freePort();
     const baseUrl = `http://127.0.0.1:${port}`;
-    const replica = new TestProcess(`api-${port}`, process.execPath, [join(ROOT, 'dist/apps/api/src/main.js')], { ...this.env, PORT: String(port) });
+    const replica = new TestProcess(`api-${port}`, process.execPath, [...APP_NODE_FLAGS, join(ROOT, 'dist/apps/api/src/main.js')], { ...this.env, PORT: String(port) });
     this.replicas.push(replica);
     await waitUntilLive(replica, baseUrl);
     return { process: replica, baseUrl, url: (path) => `${baseUrl}${path}` };
