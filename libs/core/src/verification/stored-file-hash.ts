@@ -9,7 +9,7 @@ import { GridHasher } from './grid-hasher';
 
 const MiB = 1024 * 1024;
 /** Bytes per read of the verification pass. */
-const BLOCK_BYTES = 4 * MiB;
+const BLOCK_BYTES = 2 * MiB;
 /** Blocks shared with the chunk-hash thread: one being read, one or two being hashed, one spare. */
 const RING_BLOCKS = 4;
 /** Below this a thread costs more to start than the second hash on one thread does. */
@@ -57,7 +57,11 @@ async function hashOnOneThread(reader: StoredFileReader, grid: ChunkGrid): Promi
 async function hashOnTwoThreads(reader: StoredFileReader, grid: ChunkGrid): Promise<StoredFileDigests> {
   const ring = new SharedArrayBuffer(RING_BLOCKS * BLOCK_BYTES);
   const blocks = new FreeBlocks(RING_BLOCKS);
-  const thread = new Worker(THREAD_SCRIPT, { workerData: { grid, ring, blockBytes: BLOCK_BYTES } satisfies ChunkHashThreadData });
+  const thread = new Worker(THREAD_SCRIPT, {
+    workerData: { grid, ring, blockBytes: BLOCK_BYTES } satisfies ChunkHashThreadData,
+    // It allocates next to nothing (the bytes live in the ring): a small heap keeps the worker's RSS down.
+    resourceLimits: { maxYoungGenerationSizeMb: 2, maxOldGenerationSizeMb: 32 },
+  });
   const chunkDigests = new Promise<string[]>((resolve, reject) => {
     thread.on('message', (message: FromChunkHasher) => ('free' in message ? blocks.release(message.free) : resolve(message.digests)));
     const failed = (error: Error) => {
