@@ -6,6 +6,11 @@ import { ChunkStorage, InsufficientStorageError, StoredDataMissingError, StoredF
 
 /** Bytes gathered before each positional write: few large writes beat many small ones. */
 export const WRITE_BATCH_BYTES = 1024 * 1024;
+/**
+ * Bytes written between flushes started while the body still arrives. The ack waits for one
+ * fdatasync; flushing as the bytes land leaves it only the last few MiB to wait for.
+ */
+export const FLUSH_AHEAD_BYTES = 2 * 1024 * 1024;
 /** Most buffers one writev takes (the kernel's IOV_MAX). */
 const MAX_WRITEV_BUFFERS = 1024;
 /** Read size of downloads. */
@@ -76,6 +81,7 @@ export class LocalDiskStorage implements ChunkStorage {
       // flowing during disk writes. Batches are lists of the pieces as they arrived (written
       // with one writev each), never copied.
       let writing: Promise<void> = Promise.resolve();
+      const flusher = new FlushAhead(handle);
       try {
         let batch: Buffer[] = [];
         let batchBytes = 0;
@@ -84,10 +90,11 @@ export class LocalDiskStorage implements ChunkStorage {
           await writing;
           const pieces = batch;
           const at = position;
+          const bytes = batchBytes;
           position += batchBytes;
           batch = [];
           batchBytes = 0;
-          writing = writeAll(handle, pieces, at, beforeEachWrite);
+          writing = writeAll(handle, pieces, at, beforeEachWrite).then(() => flusher.written(bytes));
           // Its failure surfaces where it is awaited; until then it must not count as unhandled.
           writing.catch(() => undefined);
         };
@@ -98,10 +105,12 @@ export class LocalDiskStorage implements ChunkStorage {
         }
         if (batchBytes > 0) await startWrite();
         await writing;
+        await flusher.settled();
         await handle.datasync();
       } finally {
-        // Never close under a write still in flight.
+        // Never close under a write or flush still in flight.
         await writing.catch(() => undefined);
+        await flusher.settled().catch(() => undefined);
         await handle.close();
       }
     });
@@ -197,6 +206,40 @@ async function writeAll(handle: FileHandle, pieces: Buffer[], position: number, 
     let skipped = bytesWritten;
     while (skipped >= pieces[first].length) skipped -= pieces[first++].length;
     pieces[first] = pieces[first].subarray(skipped);
+  }
+}
+
+/**
+ * Starts an fdatasync, without waiting for it, once FLUSH_AHEAD_BYTES more have been written,
+ * at most one at a time: the disk writes the early part of a chunk while the rest arrives.
+ * Only the final fdatasync, after the last write, makes the chunk durable.
+ */
+class FlushAhead {
+  private unflushedBytes = 0;
+  private flushing: Promise<void> | null = null;
+  private failure: unknown = null;
+
+  constructor(private readonly handle: FileHandle) {}
+
+  written(bytes: number): void {
+    this.unflushedBytes += bytes;
+    if (this.flushing || this.unflushedBytes < FLUSH_AHEAD_BYTES) return;
+    this.unflushedBytes = 0;
+    this.flushing = this.handle.datasync().then(
+      () => {
+        this.flushing = null;
+      },
+      (error: unknown) => {
+        this.flushing = null;
+        this.failure ??= error;
+      },
+    );
+  }
+
+  /** Waits for the flush in flight; rethrows the first flush that failed (an I/O error, a full disk). */
+  async settled(): Promise<void> {
+    await this.flushing;
+    if (this.failure) throw this.failure;
   }
 }
 
