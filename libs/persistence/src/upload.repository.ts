@@ -108,19 +108,10 @@ export class PostgresUploadRepository implements UploadRepository {
   }
 
   async claimChunk(uploadId: string, index: number): Promise<ChunkClaim> {
-    // The fence comes from a sequence, so it keeps rising across restarts of every service. A
-    // chunk already recorded needs no claim (its retries only compare), so none is left behind.
-    const [claim]: { fence: string }[] = await this.db.query(
-      `INSERT INTO chunk_claims (upload_id, chunk_index)
-       SELECT $1::varchar, $2::int WHERE NOT EXISTS (SELECT 1 FROM upload_chunks WHERE upload_id = $1 AND chunk_index = $2)
-       ON CONFLICT (upload_id, chunk_index) DO UPDATE SET fence = EXCLUDED.fence, claimed_at = now()
-       RETURNING fence::text AS fence`,
-      [uploadId, index],
-    );
-    // A separate statement on purpose: it sees a record committed while the claim waited on
-    // that writer's lock, which the claim's own snapshot cannot.
-    const recorded = await this.findChunk(uploadId, index);
-    return { fence: claim?.fence ?? null, recorded };
+    // The fence comes from a sequence, so it keeps rising across restarts of every service. The
+    // function (see its migration) claims and looks up the chunk's record in one round trip.
+    const [row]: { claimed_fence: string | null; recorded_sha256: string | null }[] = await this.db.query('SELECT * FROM claim_chunk($1, $2)', [uploadId, index]);
+    return { fence: row.claimed_fence, recorded: row.recorded_sha256 === null ? null : { index, sha256: row.recorded_sha256 } };
   }
 
   async listChunks(uploadId: string): Promise<RecordedChunk[]> {

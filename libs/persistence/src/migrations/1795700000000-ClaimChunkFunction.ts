@@ -1,0 +1,40 @@
+import { MigrationInterface, QueryRunner } from "typeorm";
+
+/**
+ * A chunk claim in one round trip, committed without waiting for a WAL flush.
+ *
+ * Each statement of a volatile PL/pgSQL function takes a new snapshot, so the lookup of the
+ * chunk's record sees one committed while the claim waited on that writer's lock.
+ *
+ * The asynchronous commit is safe because the claim protects nothing until the same request's
+ * record commits, and that commit is synchronous: it flushes the WAL in order, the claim included.
+ * If Postgres crashes between the two, the claim is gone and the record is refused, so the chunk
+ * stays missing and the client re-sends it.
+ */
+export class ClaimChunkFunction1795700000000 implements MigrationInterface {
+    name = 'ClaimChunkFunction1795700000000'
+
+    public async up(queryRunner: QueryRunner): Promise<void> {
+        await queryRunner.query(`
+            CREATE FUNCTION "claim_chunk"(p_upload_id character varying, p_chunk_index integer)
+            RETURNS TABLE ("claimed_fence" text, "recorded_sha256" character varying)
+            LANGUAGE plpgsql VOLATILE AS $$
+            BEGIN
+                PERFORM set_config('synchronous_commit', 'off', true);
+                -- A chunk already recorded needs no claim (its retries only compare), so none is left behind.
+                INSERT INTO "chunk_claims" AS c ("upload_id", "chunk_index")
+                    SELECT p_upload_id, p_chunk_index
+                    WHERE NOT EXISTS (SELECT 1 FROM "upload_chunks" u WHERE u."upload_id" = p_upload_id AND u."chunk_index" = p_chunk_index)
+                    ON CONFLICT ("upload_id", "chunk_index") DO UPDATE SET "fence" = EXCLUDED."fence", "claimed_at" = now()
+                    RETURNING c."fence"::text INTO claimed_fence;
+                SELECT u."sha256" INTO recorded_sha256 FROM "upload_chunks" u WHERE u."upload_id" = p_upload_id AND u."chunk_index" = p_chunk_index;
+                RETURN NEXT;
+            END
+            $$`);
+    }
+
+    public async down(queryRunner: QueryRunner): Promise<void> {
+        await queryRunner.query(`DROP FUNCTION "claim_chunk"(character varying, integer)`);
+    }
+
+}
