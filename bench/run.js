@@ -4,6 +4,7 @@
 // Plain CommonJS, no build step: it runs the apps built in dist/. See bench/README.md.
 'use strict';
 
+const { mkdir } = require('node:fs/promises');
 const { join, resolve } = require('node:path');
 const { readSettings } = require('./lib/settings');
 const { createCleanup, createDatabase, reserveRedisPrefix, createWorkDir, writeRandomFile } = require('./lib/environment');
@@ -76,6 +77,18 @@ async function startTus(workDir) {
   return { process: tus, url: `http://127.0.0.1:${port}/files` };
 }
 
+/** bench/bare-server.mjs: HTTP + SHA-256 + page-cache write, nothing else. */
+async function startBare(workDir) {
+  const port = await freePort();
+  const dir = join(workDir, 'bare');
+  await mkdir(dir);
+  const bare = startChild('bare', [join(__dirname, 'bare-server.mjs')], { PATH: process.env.PATH, HOME: process.env.HOME, BARE_DIR: dir, BARE_PORT: String(port) });
+  children.push(bare);
+  cleanup.add('stop the bare server', () => bare.stop());
+  await waitFor(bare, 'printing "bare server ready"', async () => bare.log.includes('bare server ready'));
+  return { url: `http://127.0.0.1:${port}/upload`, targetPath: join(dir, 'upload.bin') };
+}
+
 /** One small upload to completion: proves the worker takes jobs (at LOG_LEVEL=warn it prints nothing) and warms both apps up. */
 async function warmUp(service, filePath, settings) {
   await waitFor(service.worker, 'assembling a warm-up upload', async () => {
@@ -106,7 +119,7 @@ async function prepareFiles(workDir, settings) {
  * The single-file measurements, interleaved round by round so that a noisy minute on the
  * machine hits baselines and service alike, which keeps their ratios honest.
  */
-async function runRounds(settings, files, workDir, service, tus, runs) {
+async function runRounds(settings, files, workDir, service, tus, bare, runs) {
   const filePath = files[settings.fileSize];
   const upload = (streams) => ({
     baseUrl: service.baseUrl,
@@ -118,10 +131,11 @@ async function runRounds(settings, files, workDir, service, tus, runs) {
     processes: [service.api, service.worker],
   });
   for (let round = 1; round <= settings.runs; round++) {
-    log(`round ${round}/${settings.runs} @ ${report.sizeLabel(settings.fileSize)}: raw write, SHA-256, tus, this service (1 and ${settings.parallelStreams} streams)`);
+    log(`round ${round}/${settings.runs} @ ${report.sizeLabel(settings.fileSize)}: raw write, SHA-256, bare HTTP + SHA-256, tus, this service (1 and ${settings.parallelStreams} streams)`);
     runs.rawWriteSyncEachChunk.push(await measure.rawWrite(filePath, join(workDir, 'raw-write.bin'), settings.chunkSize, true));
     runs.rawWriteSyncAtEnd.push(await measure.rawWrite(filePath, join(workDir, 'raw-write.bin'), settings.chunkSize, false));
     runs.sha256.push(await measure.sha256Pass(filePath));
+    runs.bare.push(await measure.bareUpload({ ...bare, filePath, fileSize: settings.fileSize, chunkSize: settings.chunkSize }));
     runs.tus.push(await measure.tusUpload({ tusUrl: tus.url, filePath, fileSize: settings.fileSize, chunkSize: settings.chunkSize, tusProcess: tus.process }));
     runs.single.push(await measure.serviceUpload(upload(1)));
     runs.parallel.push(await measure.serviceUpload(upload(settings.parallelStreams)));
@@ -176,10 +190,11 @@ async function main() {
   const files = await prepareFiles(workDir, settings);
   const service = await startService(workDir);
   const tus = await startTus(workDir);
+  const bare = await startBare(workDir);
   await warmUp(service, files[settings.concurrent.fileSize], settings);
 
-  const runs = { rawWriteSyncEachChunk: [], rawWriteSyncAtEnd: [], sha256: [], tus: [], single: [], parallel: [], singleSmall: [], concurrent: [] };
-  await runRounds(settings, files, workDir, service, tus, runs);
+  const runs = { rawWriteSyncEachChunk: [], rawWriteSyncAtEnd: [], sha256: [], bare: [], tus: [], single: [], parallel: [], singleSmall: [], concurrent: [] };
+  await runRounds(settings, files, workDir, service, tus, bare, runs);
   await runSmallFile(settings, files, service, runs);
   await runConcurrent(settings, files, service, runs);
 

@@ -130,6 +130,22 @@ async function timeTusUpload(tusUrl, filePath, fileSize, chunkSize, memory) {
 }
 
 /**
+ * The same client, chunk size and chunk order against bench/bare-server.mjs: what HTTP plus
+ * SHA-256 plus a page-cache write cost on this machine, with nothing else. Time from the first
+ * chunk request to the last answer.
+ */
+async function bareUpload({ url, filePath, fileSize, chunkSize, targetPath }) {
+  const session = { uploadId: 'bare', uploadUrl: url, chunkSize };
+  const observed = { latenciesMs: [], errors: [] };
+  const indexes = Array.from({ length: Math.ceil(fileSize / chunkSize) }, (_, i) => i);
+  const began = performance.now();
+  await client.sendChunks(session, filePath, fileSize, indexes, 1, observed);
+  const elapsed = performance.now() - began;
+  await rm(targetPath, { force: true });
+  return { seconds: seconds(elapsed), mibPerSecond: mibPerSecond(fileSize, elapsed), errorCount: observed.errors.length };
+}
+
+/**
  * Many small uploads at once, each its own sequential stream of chunks. Every failed chunk
  * attempt (retried up to 3 times), failed initiate and upload that never completes is an error.
  */
@@ -167,4 +183,4 @@ async function concurrentUploads({ baseUrl, filePath, uploads, fileSize, chunkSi
   }
 }
 
-module.exports = { serviceUpload, rawWrite, sha256Pass, tusUpload, concurrentUploads };
+module.exports = { serviceUpload, rawWrite, sha256Pass, tusUpload, bareUpload, concurrentUploads };

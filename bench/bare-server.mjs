@@ -1,0 +1,39 @@
+// The floor under any upload service that verifies what it stores: Node's own HTTP server
+// writing each PUT body at its Content-Range offset while hashing it with SHA-256. No
+// framework, database, lease or fdatasync; writes are synchronous, into the page cache (the
+// fastest way here for one stream). A child process, like the service's API. Writes
+// BARE_DIR/upload.bin, listens on 127.0.0.1:BARE_PORT.
+import { createHash } from 'node:crypto';
+import { closeSync, constants, openSync, writeSync } from 'node:fs';
+import { createServer } from 'node:http';
+import { join } from 'node:path';
+
+const target = join(process.env.BARE_DIR, 'upload.bin');
+
+async function receive(request) {
+  const start = Number(/^bytes (\d+)-/.exec(request.headers['content-range'] ?? '')?.[1]);
+  if (!Number.isSafeInteger(start)) throw new Error('send Content-Range: bytes <start>-<end>/<total>');
+  const fd = openSync(target, constants.O_WRONLY | constants.O_CREAT);
+  const hash = createHash('sha256');
+  try {
+    let position = start;
+    for await (const piece of request) {
+      hash.update(piece);
+      for (let done = 0; done < piece.length; ) done += writeSync(fd, piece, done, piece.length - done, position + done);
+      position += piece.length;
+    }
+  } finally {
+    closeSync(fd);
+  }
+  return hash.digest('hex');
+}
+
+createServer((request, response) => {
+  receive(request).then(
+    (sha256) => response.writeHead(200, { 'Content-Type': 'application/json' }).end(JSON.stringify({ sha256 })),
+    (error) => response.writeHead(400).end(error.message),
+  );
+}).listen(Number(process.env.BARE_PORT), '127.0.0.1', () => {
+  // The parent waits for this line before it starts timing.
+  console.log('bare server ready');
+});
