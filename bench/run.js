@@ -7,7 +7,7 @@
 const { mkdir } = require('node:fs/promises');
 const { join, resolve } = require('node:path');
 const { readSettings } = require('./lib/settings');
-const { createCleanup, createDatabase, reserveRedisPrefix, createWorkDir, writeRandomFile } = require('./lib/environment');
+const { createCleanup, createDatabase, reserveRedisPrefix, createWorkDir, writeRandomFile, settleDisk } = require('./lib/environment');
 const { startChild, waitFor, freePort } = require('./lib/processes');
 const { root, entry, appNodeFlags } = require('../scripts/app-entries');
 const measure = require('./lib/measurements');
@@ -115,6 +115,12 @@ async function prepareFiles(workDir, settings) {
   return files;
 }
 
+/** Every measurement starts with nothing left for the disk to write back. */
+async function settled(measurement) {
+  await settleDisk();
+  return measurement();
+}
+
 /**
  * The single-file measurements, interleaved round by round so that a noisy minute on the
  * machine hits baselines and service alike, which keeps their ratios honest.
@@ -132,13 +138,13 @@ async function runRounds(settings, files, workDir, service, tus, bare, runs) {
   });
   for (let round = 1; round <= settings.runs; round++) {
     log(`round ${round}/${settings.runs} @ ${report.sizeLabel(settings.fileSize)}: raw write, SHA-256, bare HTTP + SHA-256, tus, this service (1 and ${settings.parallelStreams} streams)`);
-    runs.rawWriteSyncEachChunk.push(await measure.rawWrite(filePath, join(workDir, 'raw-write.bin'), settings.chunkSize, true));
-    runs.rawWriteSyncAtEnd.push(await measure.rawWrite(filePath, join(workDir, 'raw-write.bin'), settings.chunkSize, false));
-    runs.sha256.push(await measure.sha256Pass(filePath));
-    runs.bare.push(await measure.bareUpload({ ...bare, filePath, fileSize: settings.fileSize, chunkSize: settings.chunkSize }));
-    runs.tus.push(await measure.tusUpload({ tusUrl: tus.url, filePath, fileSize: settings.fileSize, chunkSize: settings.chunkSize, tusProcess: tus.process }));
-    runs.single.push(await measure.serviceUpload(upload(1)));
-    runs.parallel.push(await measure.serviceUpload(upload(settings.parallelStreams)));
+    runs.rawWriteSyncEachChunk.push(await settled(() => measure.rawWrite(filePath, join(workDir, 'raw-write.bin'), settings.chunkSize, true)));
+    runs.rawWriteSyncAtEnd.push(await settled(() => measure.rawWrite(filePath, join(workDir, 'raw-write.bin'), settings.chunkSize, false)));
+    runs.sha256.push(await settled(() => measure.sha256Pass(filePath)));
+    runs.bare.push(await settled(() => measure.bareUpload({ ...bare, filePath, fileSize: settings.fileSize, chunkSize: settings.chunkSize })));
+    runs.tus.push(await settled(() => measure.tusUpload({ tusUrl: tus.url, filePath, fileSize: settings.fileSize, chunkSize: settings.chunkSize, tusProcess: tus.process })));
+    runs.single.push(await settled(() => measure.serviceUpload(upload(1))));
+    runs.parallel.push(await settled(() => measure.serviceUpload(upload(settings.parallelStreams))));
   }
 }
 
@@ -150,7 +156,7 @@ async function runSmallFile(settings, files, service, runs) {
   for (let round = 1; round <= settings.runs; round++) {
     log(`round ${round}/${settings.runs} @ ${report.sizeLabel(settings.smallFileSize)}: this service, 1 stream`);
     runs.singleSmall.push(
-      await measure.serviceUpload({
+      await settled(() => measure.serviceUpload({
         baseUrl: service.baseUrl,
         filePath: files[settings.smallFileSize],
         fileSize: settings.smallFileSize,
@@ -158,7 +164,7 @@ async function runSmallFile(settings, files, service, runs) {
         streams: 1,
         pollMs: settings.statusPollMs,
         processes: [service.api, service.worker],
-      }),
+      })),
     );
   }
 }
@@ -168,7 +174,7 @@ async function runConcurrent(settings, files, service, runs) {
   for (let round = 1; round <= settings.runs; round++) {
     log(`round ${round}/${settings.runs}: ${uploads} concurrent uploads of ${report.sizeLabel(fileSize)} in ${report.sizeLabel(chunkSize)} chunks`);
     runs.concurrent.push(
-      await measure.concurrentUploads({
+      await settled(() => measure.concurrentUploads({
         baseUrl: service.baseUrl,
         filePath: files[fileSize],
         uploads,
@@ -176,7 +182,7 @@ async function runConcurrent(settings, files, service, runs) {
         chunkSize,
         pollMs: settings.statusPollMs,
         processes: [service.api, service.worker],
-      }),
+      })),
     );
   }
 }

@@ -3,6 +3,7 @@
 'use strict';
 
 const { Buffer } = require('node:buffer');
+const { execFile } = require('node:child_process');
 const { randomBytes, randomFill } = require('node:crypto');
 const { mkdtemp, open, rm } = require('node:fs/promises');
 const { join } = require('node:path');
@@ -95,10 +96,21 @@ async function writeRandomFile(path, size) {
       await fillRandom(block, 0, length);
       await handle.write(block, 0, length, offset);
     }
+    // On disk before any measurement, so none of them pays for its writeback.
+    await handle.datasync();
   } finally {
     await handle.close();
   }
   return path;
 }
 
-module.exports = { createCleanup, createDatabase, reserveRedisPrefix, createWorkDir, writeRandomFile };
+/**
+ * Writes every dirty page to disk (`sync`), before each measurement: what one contender left
+ * in the page cache (tus and the bare server never sync) must not be written back during the
+ * next one, whose own fdatasyncs would wait for it.
+ */
+async function settleDisk() {
+  await promisify(execFile)('sync').catch(() => undefined);
+}
+
+module.exports = { createCleanup, createDatabase, reserveRedisPrefix, createWorkDir, writeRandomFile, settleDisk };
