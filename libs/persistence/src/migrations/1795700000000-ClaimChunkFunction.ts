@@ -6,10 +6,12 @@ import { MigrationInterface, QueryRunner } from "typeorm";
  * Each statement of a volatile PL/pgSQL function takes a new snapshot, so the lookup of the
  * chunk's record sees one committed while the claim waited on that writer's lock.
  *
- * The asynchronous commit is safe because the claim protects nothing until the same request's
- * record commits, and that commit is synchronous: it flushes the WAL in order, the claim included.
- * If Postgres crashes between the two, the claim is gone and the record is refused, so the chunk
- * stays missing and the client re-sends it.
+ * The asynchronous commit is safe because nothing is acknowledged on the claim alone: the same
+ * request's record commits synchronously, which flushes the WAL in order, the claim included.
+ * Postgres flushes it within wal_writer_delay anyway. If Postgres crashes inside that window, this
+ * claim is gone and its record is refused (the chunk stays missing and is re-sent); an older
+ * claim it had replaced may come back, but its writer also lost the Redis lease, and bytes that
+ * differ from a record are caught by the worker's re-verification.
  */
 export class ClaimChunkFunction1795700000000 implements MigrationInterface {
     name = 'ClaimChunkFunction1795700000000'
