@@ -20,8 +20,32 @@ describe('behind a proxy', () => {
   });
 });
 
+/** Sends every chunk of `file`, waits for completed and checks the download byte for byte. */
+async function uploadAndCheck(ctx: ReturnType<typeof useStack>, file: Buffer, chunkSize: number): Promise<void> {
+  const { uploadId, totalChunks } = await ctx.client.create(file, { chunkSize });
+  for (let index = 0; index < totalChunks; index++) expect((await ctx.client.putChunk(uploadId, file, index, chunkSize)).status).toBe(200);
+  expect(await ctx.client.waitForStatus(uploadId, ['completed', 'failed'])).toMatchObject({ status: 'completed', sha256: sha256(file) });
+  expect(sha256((await ctx.client.download(uploadId)).data)).toBe(sha256(file));
+}
+
+describe('part files in the page cache (STORAGE_DIRECT_IO=false)', () => {
+  const ctx = useStack({ env: { STORAGE_DIRECT_IO: 'false' } });
+
+  it('says so at start-up and delivers the exact file', async () => {
+    for (const app of [ctx.stack.api, ...ctx.stack.workers]) expect(app.log).toContain('go through the page cache (STORAGE_DIRECT_IO=false)');
+    await uploadAndCheck(ctx, randomFile(5 * CHUNK + 777), CHUNK);
+  });
+});
+
 describe('the upload flow', () => {
   const ctx = useStack();
+
+  it('writes and verifies part files with direct I/O on this disk, chunks off the 4 KiB grid included', async () => {
+    for (const app of [ctx.stack.api, ...ctx.stack.workers]) expect(app.log).toContain('use direct I/O');
+    // Every chunk after the first starts off the 4 KiB block grid, so it goes through the page cache.
+    await uploadAndCheck(ctx, randomFile(3 * (CHUNK + 1000) + 5), CHUNK + 1000);
+    await uploadAndCheck(ctx, randomFile(4 * CHUNK + 4096 + 3), CHUNK);
+  });
 
   it('assembles chunks sent out of order and in parallel into the exact file', async () => {
     const file = randomFile(10 * CHUNK + 12_345);

@@ -24,6 +24,7 @@ describe(loadConfig.name, () => {
       redisUrl: 'redis://127.0.0.1:6379',
       redisPrefix: 'resumable-upload',
       storageDir: resolve('data'),
+      storageDirectIo: true,
       port: 3000,
       publicBaseUrl: null,
       maxFileSize: 10 * GiB,
@@ -96,6 +97,23 @@ describe(loadConfig.name, () => {
 
     it('resolves a relative path against the working directory', () => {
       expect(loadConfig({ STORAGE_DIR: 'store/here' }).storageDir).toBe(resolve('store/here'));
+    });
+  });
+
+  describe('STORAGE_DIRECT_IO', () => {
+    it.each([
+      ['false', false],
+      ['OFF', false],
+      ['0', false],
+      ['true', true],
+      ['on', true],
+      ['1', true],
+    ])('reads %s as %s', (value, expected) => {
+      expect(loadConfig({ STORAGE_DIRECT_IO: value }).storageDirectIo).toBe(expected);
+    });
+
+    it('rejects anything else and says what it takes', () => {
+      expect(problemsFor({ STORAGE_DIRECT_IO: 'sometimes' })).toEqual([expect.stringMatching(/^STORAGE_DIRECT_IO=.*true or false/)]);
     });
   });
 

@@ -21,6 +21,8 @@ export interface AppConfig {
   /** Prefix of every Redis key this deployment owns (leases and queues). */
   redisPrefix: string;
   storageDir: string;
+  /** Part files are written and read around the page cache (O_DIRECT) where the filesystem allows it. */
+  storageDirectIo: boolean;
   port: number;
   publicBaseUrl: string | null;
   maxFileSize: number;
@@ -84,6 +86,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
     redisUrl: read.url('REDIS_URL', 'redis://127.0.0.1:6379', ['redis:', 'rediss:']),
     redisPrefix: read.pattern('REDIS_PREFIX', 'resumable-upload', /^[A-Za-z0-9_.:-]{1,64}$/, 'letters, digits, _ . : - (at most 64)'),
     storageDir: read.path('STORAGE_DIR', './data'),
+    storageDirectIo: read.boolean('STORAGE_DIRECT_IO', true),
     port: read.integer('PORT', 3000, 0, 65535),
     publicBaseUrl: read.optionalUrl('PUBLIC_BASE_URL', ['http:', 'https:']),
     maxFileSize: read.size('MAX_FILE_SIZE', 10 * GiB, 0, MAX_FILE_SIZE_LIMIT),
@@ -183,6 +186,15 @@ class EnvReader {
     const parsed = /^\d+$/.test(value) ? Number(value) : NaN;
     if (Number.isSafeInteger(parsed) && parsed >= min && parsed <= max) return parsed;
     return this.fail(name, value, `a whole number from ${min} to ${max}`, fallback);
+  }
+
+  /** `true`/`on`/`1` or `false`/`off`/`0`. */
+  boolean(name: string, fallback: boolean): boolean {
+    const value = this.raw(name)?.toLowerCase();
+    if (value === undefined) return fallback;
+    if (['true', 'on', '1'].includes(value)) return true;
+    if (['false', 'off', '0'].includes(value)) return false;
+    return this.fail(name, value, 'true or false (on/off and 1/0 work too)', fallback);
   }
 
   /** A port, or `off` for none. */

@@ -4,7 +4,10 @@ export const CHUNK_STORAGE = Symbol('CHUNK_STORAGE');
 
 /** Positional reads of one stored file. */
 export interface StoredFileReader {
-  /** Fills `into` from `position` on; resolves the bytes read, 0 at the end of the file. */
+  /**
+   * Fills `into` from `position` on; resolves the bytes read, 0 at the end of the file. Memory
+   * from `pageAlignedMemory`, at block-aligned positions, lets storage read with direct I/O.
+   */
   read(into: Uint8Array, position: number): Promise<number>;
   close(): Promise<void>;
 }

@@ -3,15 +3,21 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { StoredFileReader } from '../ports/chunk-storage';
+import { pageAlignedMemory } from '../ports/page-aligned-memory';
 import { ChunkGrid } from '../rules/chunk-grid';
 import type { ChunkHashThreadData, FromChunkHasher, ToChunkHasher } from './chunk-hash.thread';
 import { GridHasher } from './grid-hasher';
 
 const MiB = 1024 * 1024;
 /** Bytes per read of the verification pass. */
-const BLOCK_BYTES = 2 * MiB;
-/** Blocks shared with the chunk-hash thread: one being read, one or two being hashed, one spare. */
-const RING_BLOCKS = 4;
+const BLOCK_BYTES = MiB;
+/**
+ * Reads kept in flight ahead of the hashing. Direct I/O has no kernel read-ahead: with one
+ * read at a time the pass waits on the disk about as long as it hashes.
+ */
+const READS_AHEAD = 4;
+/** Blocks shared with the chunk-hash thread: those being read, one or two being hashed, spares. */
+const RING_BLOCKS = 8;
 /** Below this a thread costs more to start than the second hash on one thread does. */
 export const THREADED_HASH_FROM_BYTES = 64 * MiB;
 
@@ -41,7 +47,9 @@ export async function hashStoredFile(reader: StoredFileReader, grid: ChunkGrid):
 async function hashOnOneThread(reader: StoredFileReader, grid: ChunkGrid): Promise<StoredFileDigests> {
   const whole = createHash('sha256');
   const chunks = new GridHasher(grid);
-  const block = Buffer.allocUnsafe(Math.max(1, Math.min(BLOCK_BYTES, grid.fileSize)));
+  // Page-aligned, so storage may read into it with direct I/O.
+  const blockBytes = Math.max(1, Math.min(BLOCK_BYTES, grid.fileSize));
+  const block = Buffer.from(pageAlignedMemory(blockBytes), 0, blockBytes);
   let size = 0;
   for (;;) {
     const length = await reader.read(block, size);
@@ -55,7 +63,8 @@ async function hashOnOneThread(reader: StoredFileReader, grid: ChunkGrid): Promi
 }
 
 async function hashOnTwoThreads(reader: StoredFileReader, grid: ChunkGrid): Promise<StoredFileDigests> {
-  const ring = new SharedArrayBuffer(RING_BLOCKS * BLOCK_BYTES);
+  // Page-aligned, so storage may read into it with direct I/O.
+  const ring = pageAlignedMemory(RING_BLOCKS * BLOCK_BYTES, true) as SharedArrayBuffer;
   const blocks = new FreeBlocks(RING_BLOCKS);
   const thread = new Worker(THREAD_SCRIPT, {
     workerData: { grid, ring, blockBytes: BLOCK_BYTES } satisfies ChunkHashThreadData,
@@ -76,23 +85,35 @@ async function hashOnTwoThreads(reader: StoredFileReader, grid: ChunkGrid): Prom
   const view = (block: number, length: number) => new Uint8Array(ring, block * BLOCK_BYTES, length);
   const readBlock = async (block: number, position: number) => ({ block, length: await reader.read(view(block, BLOCK_BYTES), position) });
 
+  // Reads go to consecutive blocks of the file; a block that comes back short is its end.
+  const reads: Promise<{ block: number; length: number }>[] = [];
   try {
     const whole = createHash('sha256');
+    let nextPosition = 0;
+    const readAhead = () => {
+      const position = nextPosition;
+      nextPosition += BLOCK_BYTES;
+      const read = blocks.take().then((block) => readBlock(block, position));
+      // A failure surfaces when this read's turn comes; until then it must not count as unhandled.
+      read.catch(() => undefined);
+      reads.push(read);
+    };
+    for (let read = 0; read < READS_AHEAD; read++) readAhead();
     let size = 0;
-    let reading = readBlock(await blocks.take(), 0);
     for (;;) {
-      const { block, length } = await reading;
+      const { block, length } = await reads.shift()!;
       if (length === 0) break;
+      if (size % BLOCK_BYTES !== 0) throw new Error('The stored file was read short before its end');
       size += length;
-      // The next read runs on libuv's pool while this thread hashes the block just read.
-      const position = size;
-      reading = blocks.take().then((next) => readBlock(next, position));
+      readAhead();
       whole.update(view(block, length));
       thread.postMessage({ block, length } satisfies ToChunkHasher);
     }
     thread.postMessage({ end: true } satisfies ToChunkHasher);
     return { sha256: whole.digest('hex'), chunkDigests: await chunkDigests, size };
   } finally {
+    // The reads past the end are still in flight: the caller closes the reader once this returns.
+    await Promise.allSettled(reads);
     await thread.terminate();
   }
 }

@@ -1,0 +1,169 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, readFile, readdir, rm, writeFile, truncate } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+// By path: the core package's index also loads the services, which Jest's CommonJS cannot.
+import { pageAlignedMemory } from '../../core/src/ports/page-aligned-memory';
+import { BatchPool, DIRECT_IO_ALIGNMENT, FileReader, WRITE_BATCH_BYTES, directIoWorks, writeBody } from './file-io';
+
+const MiB = 1024 * 1024;
+
+/** The pieces a socket would hand over: uneven sizes, from a few bytes to 100 KiB. */
+async function* piecesOf(bytes: Buffer): AsyncGenerator<Buffer> {
+  let seed = 7;
+  for (let at = 0; at < bytes.length; ) {
+    seed = (seed * 48271) % 2147483647;
+    const size = 1 + (seed % (100 * 1024));
+    yield bytes.subarray(at, at + size);
+    at += size;
+  }
+}
+
+function countingPool() {
+  const pool = new BatchPool(() => {
+    pool.allocated += 1;
+    return Buffer.from(pageAlignedMemory(WRITE_BATCH_BYTES), 0, WRITE_BATCH_BYTES);
+  }) as BatchPool & { allocated: number };
+  pool.allocated = 0;
+  return pool;
+}
+
+describe('part file I/O', () => {
+  let dir: string;
+  let path: string;
+
+  beforeEach(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'ru-file-io-'));
+    path = join(dir, 'upload.part');
+    await writeFile(path, '');
+    await truncate(path, 16 * MiB);
+  });
+
+  afterEach(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('finds direct I/O working on a Linux disk and leaves no probe file behind', async () => {
+    const works = await directIoWorks(dir, countingPool());
+    // Every Linux filesystem a test directory is likely on (ext4, xfs, btrfs, tmpfs since 6.6) takes O_DIRECT.
+    expect(works).toBe(process.platform === 'linux');
+    expect(await readdir(dir)).toEqual(['upload.part']);
+  });
+
+  describe.each([
+    ['direct I/O', true],
+    ['the page cache', false],
+  ])('writeBody through %s', (_name, direct) => {
+    const poolFor = () => (direct ? countingPool() : null);
+
+    it.each([
+      ['a block-aligned offset, whole blocks', 4 * DIRECT_IO_ALIGNMENT, 3 * MiB],
+      ['a block-aligned offset and a tail shorter than a block', 2 * MiB, 3 * MiB + 1234],
+      ['less than one block', 0, 100],
+      ['an offset off the block grid', 1000, 2 * MiB + 5],
+      ['exactly one batch', 8 * MiB, WRITE_BATCH_BYTES],
+    ])('writes the body byte for byte at %s and nothing around it', async (_case, offset, length) => {
+      const body = randomBytes(length);
+      await writeBody(path, offset, piecesOf(body), { pool: poolFor(), beforeEachWrite: () => undefined });
+
+      const file = await readFile(path);
+      expect(file.length).toBe(16 * MiB);
+      expect(file.subarray(offset, offset + length).equals(body)).toBe(true);
+      expect(file.subarray(0, offset).every((byte) => byte === 0)).toBe(true);
+      expect(file.subarray(offset + length).every((byte) => byte === 0)).toBe(true);
+    });
+
+    it('stops writing as soon as beforeEachWrite throws, and passes its error on', async () => {
+      const body = Buffer.alloc(4 * MiB, 0xab);
+      let writes = 0;
+      const stop = new Error('lease lost');
+      const writing = writeBody(path, 0, piecesOf(body), {
+        pool: poolFor(),
+        beforeEachWrite: () => {
+          writes += 1;
+          if (writes === 2) throw stop;
+        },
+      });
+
+      await expect(writing).rejects.toBe(stop);
+      const file = await readFile(path);
+      // The first batch landed; nothing from the second write on did.
+      expect(file.subarray(0, MiB).every((byte) => byte === 0xab)).toBe(true);
+      expect(file.subarray(2 * MiB).every((byte) => byte === 0)).toBe(true);
+    });
+
+    it('passes on a body that fails part-way', async () => {
+      async function* failing(): AsyncGenerator<Buffer> {
+        yield Buffer.alloc(3 * MiB, 1);
+        throw new Error('connection reset');
+      }
+      await expect(writeBody(path, 0, failing(), { pool: poolFor(), beforeEachWrite: () => undefined })).rejects.toThrow('connection reset');
+    });
+
+    it('throws ENOENT for a file that is gone, and never creates it', async () => {
+      const gone = join(dir, 'gone.part');
+      await expect(writeBody(gone, 0, piecesOf(Buffer.alloc(10)), { pool: poolFor(), beforeEachWrite: () => undefined })).rejects.toMatchObject({ code: 'ENOENT' });
+      expect(await readdir(dir)).toEqual(['upload.part']);
+    });
+  });
+
+  it('reuses its page-aligned batches from one write to the next, also after a failure', async () => {
+    const pool = countingPool();
+    await writeBody(path, 0, piecesOf(randomBytes(3 * MiB)), { pool, beforeEachWrite: () => undefined });
+    async function* failing(): AsyncGenerator<Buffer> {
+      yield Buffer.alloc(MiB);
+      throw new Error('connection reset');
+    }
+    await expect(writeBody(path, 0, failing(), { pool, beforeEachWrite: () => undefined })).rejects.toThrow();
+    await writeBody(path, 4 * MiB, piecesOf(randomBytes(2 * MiB)), { pool, beforeEachWrite: () => undefined });
+    expect(pool.allocated).toBe(2);
+  });
+
+  describe('FileReader', () => {
+    let content: Buffer;
+
+    beforeEach(async () => {
+      content = randomBytes(5 * MiB + 321);
+      await writeFile(path, content);
+    });
+
+    it.each([
+      ['with direct I/O', true],
+      ['through the page cache', false],
+    ])('reads every byte %s, the last block short, then 0 at the end', async (_name, direct) => {
+      const reader = await FileReader.open(path, direct);
+      const block = new Uint8Array(pageAlignedMemory(2 * MiB), 0, 2 * MiB);
+      const read: Buffer[] = [];
+      try {
+        for (let position = 0; ; ) {
+          const length = await reader.read(block, position);
+          if (length === 0) break;
+          read.push(Buffer.from(block.subarray(0, length)));
+          position += length;
+        }
+      } finally {
+        await reader.close();
+      }
+      expect(read.map((part) => part.length)).toEqual([2 * MiB, 2 * MiB, MiB + 321]);
+      expect(Buffer.concat(read).equals(content)).toBe(true);
+    });
+
+    it('reads into memory direct I/O refuses (not page-aligned) through the page cache instead', async () => {
+      const reader = await FileReader.open(path, true);
+      // Node's own large Buffers start 16 bytes past a page.
+      const block = Buffer.allocUnsafeSlow(MiB + 16).subarray(16, MiB + 16);
+      try {
+        expect(await reader.read(block, MiB)).toBe(MiB);
+        expect(block.equals(content.subarray(MiB, 2 * MiB))).toBe(true);
+        expect(await reader.read(block, 5 * MiB)).toBe(321);
+        expect(block.subarray(0, 321).equals(content.subarray(5 * MiB))).toBe(true);
+      } finally {
+        await reader.close();
+      }
+    });
+
+    it('throws ENOENT for a file that does not exist', async () => {
+      await expect(FileReader.open(join(dir, 'missing'), true)).rejects.toMatchObject({ code: 'ENOENT' });
+    });
+  });
+});
