@@ -1,4 +1,4 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from 'pg';
@@ -51,5 +51,12 @@ describe('start-up', () => {
     expect(await app.wait()).toBe(1);
     for (const name of ['PORT', 'MAX_FILE_SIZE', 'DATABASE_URL', 'DEFAULT_CHUNK_SIZE']) expect(app.log).toContain(`${name}=`);
     expect(app.log).not.toMatch(/\bat .+:\d+:\d+/);
+  });
+
+  it.each(['start:api', 'start:worker'])('npm run %s passes the Node flags that start-all, the stack, the tests and the benchmark use', async (script) => {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { appNodeFlags } = require(join(__dirname, '..', 'scripts/app-entries.js')) as { appNodeFlags: string[] };
+    const { scripts } = JSON.parse(await readFile(join(__dirname, '..', 'package.json'), 'utf8')) as { scripts: Record<string, string> };
+    expect(scripts[script]).toMatch(new RegExp(`^node ${appNodeFlags.join(' ')} dist/`));
   });
 });
