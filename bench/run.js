@@ -137,9 +137,11 @@ async function runRounds(settings, files, workDir, service, tus, bare, runs) {
     processes: [service.api, service.worker],
   });
   for (let round = 1; round <= settings.runs; round++) {
-    log(`round ${round}/${settings.runs} @ ${report.sizeLabel(settings.fileSize)}: raw write, SHA-256, bare HTTP + SHA-256, tus, this service (1 and ${settings.parallelStreams} streams)`);
-    runs.rawWriteSyncEachChunk.push(await settled(() => measure.rawWrite(filePath, join(workDir, 'raw-write.bin'), settings.chunkSize, true)));
-    runs.rawWriteSyncAtEnd.push(await settled(() => measure.rawWrite(filePath, join(workDir, 'raw-write.bin'), settings.chunkSize, false)));
+    log(`round ${round}/${settings.runs} @ ${report.sizeLabel(settings.fileSize)}: raw writes, SHA-256, bare HTTP + SHA-256, tus, this service (1 and ${settings.parallelStreams} streams)`);
+    const rawWrite = (options) => settled(() => measure.rawWrite(filePath, join(workDir, 'raw-write.bin'), settings.chunkSize, options));
+    runs.rawWriteSyncEachChunk.push(await rawWrite({ syncEveryChunk: true }));
+    runs.rawWriteSyncAtEnd.push(await rawWrite({ syncEveryChunk: false }));
+    runs.rawWriteDirect.push(await rawWrite({ syncEveryChunk: true, direct: true }));
     runs.sha256.push(await settled(() => measure.sha256Pass(filePath)));
     runs.bare.push(await settled(() => measure.bareUpload({ ...bare, filePath, fileSize: settings.fileSize, chunkSize: settings.chunkSize })));
     runs.tus.push(await settled(() => measure.tusUpload({ tusUrl: tus.url, filePath, fileSize: settings.fileSize, chunkSize: settings.chunkSize, tusProcess: tus.process })));
@@ -199,7 +201,7 @@ async function main() {
   const bare = await startBare(workDir);
   await warmUp(service, files[settings.concurrent.fileSize], settings);
 
-  const runs = { rawWriteSyncEachChunk: [], rawWriteSyncAtEnd: [], sha256: [], bare: [], tus: [], single: [], parallel: [], singleSmall: [], concurrent: [] };
+  const runs = { rawWriteSyncEachChunk: [], rawWriteSyncAtEnd: [], rawWriteDirect: [], sha256: [], bare: [], tus: [], single: [], parallel: [], singleSmall: [], concurrent: [] };
   await runRounds(settings, files, workDir, service, tus, bare, runs);
   await runSmallFile(settings, files, service, runs);
   await runConcurrent(settings, files, service, runs);

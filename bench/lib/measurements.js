@@ -3,7 +3,7 @@
 
 const { Buffer } = require('node:buffer');
 const { createHash } = require('node:crypto');
-const { createReadStream } = require('node:fs');
+const { constants, createReadStream } = require('node:fs');
 const { open, rm } = require('node:fs/promises');
 const { performance } = require('node:perf_hooks');
 const { MiB } = require('./settings');
@@ -61,15 +61,33 @@ async function forEachBlock(filePath, blockSize, use) {
 
 /**
  * The disk's own speed: the file copied to `targetPath` in chunk-sized writes, made durable
- * with fdatasync after every chunk (what the service promises before each ack) or once at the end.
+ * with fdatasync after every chunk (what the service promises before each ack) or once at the
+ * end. `direct` writes around the page cache (O_DIRECT) from page-aligned memory, as the
+ * service does on disks that allow it.
  */
-async function rawWrite(filePath, targetPath, chunkSize, syncEveryChunk) {
-  const target = await open(targetPath, 'w');
+async function rawWrite(filePath, targetPath, chunkSize, { syncEveryChunk, direct = false }) {
+  const target = await open(targetPath, direct ? constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | constants.O_DIRECT : 'w');
+  // WebAssembly memory starts on a page boundary; Node's Buffers do not.
+  const aligned = direct ? Buffer.from(new WebAssembly.Memory({ initial: Math.ceil(chunkSize / 65536) }).buffer) : null;
   const began = performance.now();
   let bytes = 0;
   try {
     await forEachBlock(filePath, chunkSize, async (block, position) => {
-      await target.write(block, 0, block.length, position);
+      if (aligned && block.length % 4096 === 0) {
+        block.copy(aligned);
+        await target.write(aligned, 0, block.length, position);
+      } else if (aligned) {
+        // A last block that is not a whole number of disk blocks: the page cache takes it.
+        const tail = await open(targetPath, 'r+');
+        try {
+          await tail.write(block, 0, block.length, position);
+          await tail.datasync();
+        } finally {
+          await tail.close();
+        }
+      } else {
+        await target.write(block, 0, block.length, position);
+      }
       if (syncEveryChunk) await target.datasync();
       bytes += block.length;
     });
