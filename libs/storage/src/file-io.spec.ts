@@ -119,6 +119,12 @@ describe('part file I/O', () => {
     expect(pool.allocated).toBe(2);
   });
 
+  it('takes one batch for a body of up to 1 MiB', async () => {
+    const pool = countingPool();
+    await Promise.all([0, 1, 2].map((i) => writeBody(path, i * WRITE_BATCH_BYTES, piecesOf(randomBytes(WRITE_BATCH_BYTES)), { pool, beforeEachWrite: () => undefined })));
+    expect(pool.allocated).toBe(3);
+  });
+
   describe('FileReader', () => {
     let content: Buffer;
 

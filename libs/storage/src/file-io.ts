@@ -96,7 +96,8 @@ export async function writeBody(path: string, offset: number, body: AsyncIterabl
  */
 async function writeDirect(path: string, offset: number, body: AsyncIterable<Buffer>, pool: BatchPool, beforeEachWrite: () => void): Promise<void> {
   const handle = await open(path, constants.O_RDWR | O_DIRECT);
-  const batches = [pool.take(), pool.take()];
+  // The second batch is taken only once the first is full: a chunk of up to 1 MiB needs one.
+  const batches: Buffer[] = [pool.take()];
   let tailHandle: FileHandle | null = null;
   let writing: Promise<void> = Promise.resolve();
   try {
@@ -115,12 +116,13 @@ async function writeDirect(path: string, offset: number, body: AsyncIterable<Buf
     };
     for await (const piece of body) {
       for (let from = 0; from < piece.length; ) {
-        const copied = piece.copy(batches[filling], filled, from);
+        const copied = piece.copy((batches[filling] ??= pool.take()), filled, from);
         filled += copied;
         from += copied;
         if (filled === WRITE_BATCH_BYTES) await startWrite(filled);
       }
     }
+    // Whenever there is a tail, this batch holds it (it is the one that took the last bytes).
     const last = batches[filling];
     const tailBytes = filled % DIRECT_IO_ALIGNMENT;
     const alignedBytes = filled - tailBytes;
