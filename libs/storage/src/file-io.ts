@@ -23,8 +23,9 @@ const O_DIRECT = constants.O_DIRECT ?? 0;
 const MAX_WRITEV_BUFFERS = 1024;
 
 /**
- * Page-aligned write batches, reused from one chunk to the next: fresh memory would cost a
- * page fault per 4 KiB on every chunk. Keeps at most `keepIdle` batches between chunks.
+ * Page-aligned write batches, each a whole number of DIRECT_IO_ALIGNMENT blocks long, reused
+ * from one chunk to the next: fresh memory would cost a page fault per 4 KiB on every chunk.
+ * Keeps at most `keepIdle` batches between chunks.
  */
 export class BatchPool {
   private readonly idle: Buffer[] = [];
@@ -116,10 +117,11 @@ async function writeDirect(path: string, offset: number, body: AsyncIterable<Buf
     };
     for await (const piece of body) {
       for (let from = 0; from < piece.length; ) {
-        const copied = piece.copy((batches[filling] ??= pool.take()), filled, from);
+        const batch = (batches[filling] ??= pool.take());
+        const copied = piece.copy(batch, filled, from);
         filled += copied;
         from += copied;
-        if (filled === WRITE_BATCH_BYTES) await startWrite(filled);
+        if (filled === batch.length) await startWrite(filled);
       }
     }
     // Whenever there is a tail, this batch holds it (it is the one that took the last bytes).
