@@ -19,13 +19,13 @@ async function* piecesOf(bytes: Buffer): AsyncGenerator<Buffer> {
   }
 }
 
-function countingPool() {
+function countingPool(capacity?: number) {
+  const made = { count: 0 };
   const pool = new BatchPool(() => {
-    pool.allocated += 1;
+    made.count += 1;
     return Buffer.from(pageAlignedMemory(WRITE_BATCH_BYTES), 0, WRITE_BATCH_BYTES);
-  }) as BatchPool & { allocated: number };
-  pool.allocated = 0;
-  return pool;
+  }, capacity);
+  return Object.assign(pool, { made });
 }
 
 describe('part file I/O', () => {
@@ -116,13 +116,23 @@ describe('part file I/O', () => {
     }
     await expect(writeBody(path, 0, failing(), { pool, beforeEachWrite: () => undefined })).rejects.toThrow();
     await writeBody(path, 4 * MiB, piecesOf(randomBytes(2 * MiB)), { pool, beforeEachWrite: () => undefined });
-    expect(pool.allocated).toBe(2);
+    expect(pool.made.count).toBe(2);
+  });
+
+  it('sends writes through the page cache once every batch of a full pool is in use, and grows no further', async () => {
+    const pool = countingPool(2);
+    const bodies = [0, 1, 2, 3].map(() => randomBytes(3 * MiB));
+    await Promise.all(bodies.map((body, i) => writeBody(path, i * 4 * MiB, piecesOf(body), { pool, beforeEachWrite: () => undefined })));
+    // Two writes went direct (a second batch each); the other two found no room.
+    expect(pool.made.count).toBe(4);
+    const file = await readFile(path);
+    bodies.forEach((body, i) => expect(file.subarray(i * 4 * MiB, i * 4 * MiB + body.length).equals(body)).toBe(true));
   });
 
   it('takes one batch for a body of up to 1 MiB', async () => {
     const pool = countingPool();
     await Promise.all([0, 1, 2].map((i) => writeBody(path, i * WRITE_BATCH_BYTES, piecesOf(randomBytes(WRITE_BATCH_BYTES)), { pool, beforeEachWrite: () => undefined })));
-    expect(pool.allocated).toBe(3);
+    expect(pool.made.count).toBe(3);
   });
 
   describe('FileReader', () => {

@@ -24,23 +24,34 @@ const MAX_WRITEV_BUFFERS = 1024;
 
 /**
  * Page-aligned write batches, each a whole number of DIRECT_IO_ALIGNMENT blocks long, reused
- * from one chunk to the next: fresh memory would cost a page fault per 4 KiB on every chunk.
- * Keeps at most `keepIdle` batches between chunks.
+ * from one chunk to the next: fresh memory would cost a page fault per 4 KiB on every chunk,
+ * and V8 frees WebAssembly memory only when it collects it. The pool never drops a batch, so
+ * it is bounded instead: once `capacity` batches exist and none is idle, new writes go through
+ * the page cache (a write already under way may still take its second batch).
  */
 export class BatchPool {
   private readonly idle: Buffer[] = [];
+  private allocated = 0;
 
   constructor(
     private readonly allocate: () => Buffer,
-    private readonly keepIdle = 8,
+    private readonly capacity = 16,
   ) {}
 
+  /** Whether a new direct write may start. */
+  hasRoom(): boolean {
+    return this.idle.length > 0 || this.allocated < this.capacity;
+  }
+
   take(): Buffer {
-    return this.idle.pop() ?? this.allocate();
+    const batch = this.idle.pop();
+    if (batch) return batch;
+    this.allocated += 1;
+    return this.allocate();
   }
 
   give(batch: Buffer): void {
-    if (this.idle.length < this.keepIdle) this.idle.push(batch);
+    this.idle.push(batch);
   }
 }
 
@@ -85,8 +96,10 @@ export interface BodyWriteOptions {
 export async function writeBody(path: string, offset: number, body: AsyncIterable<Buffer>, options: BodyWriteOptions): Promise<void> {
   const { pool, beforeEachWrite } = options;
   // A chunk that does not start on a block boundary (chunk sizes need not be multiples of
-  // 4 KiB) goes through the page cache.
-  if (pool && offset % DIRECT_IO_ALIGNMENT === 0) await writeDirect(path, offset, body, pool, beforeEachWrite);
+  // 4 KiB) goes through the page cache, and so does one that finds every batch in use.
+  // The first batch is taken here, before any await, so concurrent writes cannot all see room.
+  const firstBatch = pool?.hasRoom() && offset % DIRECT_IO_ALIGNMENT === 0 ? pool.take() : null;
+  if (pool && firstBatch) await writeDirect(path, offset, body, pool, firstBatch, beforeEachWrite);
   else await writeThroughPageCache(path, offset, body, beforeEachWrite);
 }
 
@@ -95,10 +108,13 @@ export async function writeBody(path: string, offset: number, body: AsyncIterabl
  * while the other fills). The last piece of a file, when its length is not a whole number of
  * blocks, goes through the page cache, and the final fdatasync covers it too.
  */
-async function writeDirect(path: string, offset: number, body: AsyncIterable<Buffer>, pool: BatchPool, beforeEachWrite: () => void): Promise<void> {
-  const handle = await open(path, constants.O_RDWR | O_DIRECT);
+async function writeDirect(path: string, offset: number, body: AsyncIterable<Buffer>, pool: BatchPool, firstBatch: Buffer, beforeEachWrite: () => void): Promise<void> {
+  const handle = await open(path, constants.O_RDWR | O_DIRECT).catch((error: unknown) => {
+    pool.give(firstBatch);
+    throw error;
+  });
   // The second batch is taken only once the first is full: a chunk of up to 1 MiB needs one.
-  const batches: Buffer[] = [pool.take()];
+  const batches: Buffer[] = [firstBatch];
   let tailHandle: FileHandle | null = null;
   let writing: Promise<void> = Promise.resolve();
   try {

@@ -44,27 +44,52 @@ export async function hashStoredFile(reader: StoredFileReader, grid: ChunkGrid):
   return threadAvailable && grid.fileSize >= THREADED_HASH_FROM_BYTES ? hashOnTwoThreads(reader, grid) : hashOnOneThread(reader, grid);
 }
 
+/**
+ * Page-aligned memory (so storage may read into it with direct I/O) kept from one verification
+ * to the next: V8 frees WebAssembly memory only when it collects it, and a block per file
+ * piled up under many small assemblies.
+ */
+class SpareMemory<T extends ArrayBufferLike> {
+  private readonly idle: T[] = [];
+
+  constructor(private readonly allocate: () => T) {}
+
+  take(): T {
+    return this.idle.pop() ?? this.allocate();
+  }
+
+  /** Keeps as many as ran at once, up to a few. */
+  give(memory: T): void {
+    if (this.idle.length < 4) this.idle.push(memory);
+  }
+}
+
+const spareBlocks = new SpareMemory(() => pageAlignedMemory(BLOCK_BYTES));
+const spareRings = new SpareMemory(() => pageAlignedMemory(RING_BLOCKS * BLOCK_BYTES, true) as SharedArrayBuffer);
+
 async function hashOnOneThread(reader: StoredFileReader, grid: ChunkGrid): Promise<StoredFileDigests> {
   const whole = createHash('sha256');
   const chunks = new GridHasher(grid);
-  // Page-aligned, so storage may read into it with direct I/O.
-  const blockBytes = Math.max(1, Math.min(BLOCK_BYTES, grid.fileSize));
-  const block = Buffer.from(pageAlignedMemory(blockBytes), 0, blockBytes);
-  let size = 0;
-  for (;;) {
-    const length = await reader.read(block, size);
-    if (length === 0) break;
-    const bytes = block.subarray(0, length);
-    whole.update(bytes);
-    chunks.update(bytes);
-    size += length;
+  const memory = spareBlocks.take();
+  const block = new Uint8Array(memory, 0, Math.max(1, Math.min(BLOCK_BYTES, grid.fileSize)));
+  try {
+    let size = 0;
+    for (;;) {
+      const length = await reader.read(block, size);
+      if (length === 0) break;
+      const bytes = block.subarray(0, length);
+      whole.update(bytes);
+      chunks.update(bytes);
+      size += length;
+    }
+    return { sha256: whole.digest('hex'), chunkDigests: chunks.finish(), size };
+  } finally {
+    spareBlocks.give(memory);
   }
-  return { sha256: whole.digest('hex'), chunkDigests: chunks.finish(), size };
 }
 
 async function hashOnTwoThreads(reader: StoredFileReader, grid: ChunkGrid): Promise<StoredFileDigests> {
-  // Page-aligned, so storage may read into it with direct I/O.
-  const ring = pageAlignedMemory(RING_BLOCKS * BLOCK_BYTES, true) as SharedArrayBuffer;
+  const ring = spareRings.take();
   const blocks = new FreeBlocks(RING_BLOCKS);
   const thread = new Worker(THREAD_SCRIPT, {
     workerData: { grid, ring, blockBytes: BLOCK_BYTES } satisfies ChunkHashThreadData,
@@ -115,6 +140,7 @@ async function hashOnTwoThreads(reader: StoredFileReader, grid: ChunkGrid): Prom
     // The reads past the end are still in flight: the caller closes the reader once this returns.
     await Promise.allSettled(reads);
     await thread.terminate();
+    spareRings.give(ring);
   }
 }
 
