@@ -1,7 +1,6 @@
-// The floor under any upload service that verifies what it stores: Node's own HTTP server
-// writing each PUT body at its Content-Range offset while hashing it with SHA-256. No
-// framework, database, lease or fdatasync; writes are synchronous, into the page cache (the
-// fastest way here for one stream). A child process, like the service's API. Writes
+// A reference for what HTTP plus SHA-256 cost on this machine: Node's own HTTP server writing
+// each PUT body at its Content-Range offset while hashing it with SHA-256. No framework,
+// database, lease or fdatasync; writes are synchronous, into the page cache. A child process, like the service's API. Writes
 // BARE_DIR/upload.bin, listens on 127.0.0.1:BARE_PORT.
 import { createHash } from 'node:crypto';
 import { closeSync, constants, openSync, writeSync } from 'node:fs';
