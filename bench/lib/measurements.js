@@ -10,6 +10,8 @@ const { MiB } = require('./settings');
 const { trackPeakRss } = require('./processes');
 const { percentile } = require('./stats');
 const client = require('./service-client');
+// The service's own helper, from the build `npm run bench` makes first.
+const { pageAlignedMemory } = require('../../dist/libs/core/src/ports/page-aligned-memory');
 
 const seconds = (ms) => ms / 1000;
 const mibPerSecond = (bytes, ms) => bytes / MiB / seconds(ms);
@@ -67,8 +69,7 @@ async function forEachBlock(filePath, blockSize, use) {
  */
 async function rawWrite(filePath, targetPath, chunkSize, { syncEveryChunk, direct = false }) {
   const target = await open(targetPath, direct ? constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | constants.O_DIRECT : 'w');
-  // WebAssembly memory starts on a page boundary; Node's Buffers do not.
-  const aligned = direct ? Buffer.from(new WebAssembly.Memory({ initial: Math.ceil(chunkSize / 65536) }).buffer) : null;
+  const aligned = direct ? Buffer.from(pageAlignedMemory(chunkSize), 0, chunkSize) : null;
   const began = performance.now();
   let bytes = 0;
   try {
