@@ -34,6 +34,9 @@ function request(url, { method = 'GET', headers = {}, body } = {}) {
     });
     req.on('error', reject);
     if (body && typeof body.pipe === 'function') {
+      // Headers go out now, not with the first piece of the body: the server validates the
+      // request and claims the chunk while this side opens and reads the file, as curl -T does.
+      req.flushHeaders();
       body.on('error', (error) => req.destroy(error));
       body.pipe(req);
     } else {

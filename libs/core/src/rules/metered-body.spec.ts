@@ -1,7 +1,10 @@
-import { createHash } from 'node:crypto';
+import { createHash, Hash } from 'node:crypto';
 import { BodyLimits, meteredBody } from './metered-body';
 
 const CHUNK_SIZE = 16;
+
+/** A node:crypto hash as the running SHA-256 meteredBody feeds. */
+const fed = (hash: Hash) => ({ update: (bytes: Uint8Array) => void hash.update(bytes) });
 
 /** A request body that yields `pieces` and records how far it was read and whether it was closed. */
 function bodyOf(pieces: string[]) {
@@ -26,7 +29,7 @@ async function drain(pieces: string[], limits: BodyLimits) {
   const passed: Buffer[] = [];
   let error: unknown = null;
   try {
-    for await (const piece of meteredBody(body.source, limits, hash)) passed.push(piece);
+    for await (const piece of meteredBody(body.source, limits, fed(hash))) passed.push(piece);
   } catch (caught) {
     error = caught;
   }
@@ -50,7 +53,7 @@ describe(meteredBody.name, () => {
       yield* pieces;
     }
     const passed: Buffer[] = [];
-    for await (const piece of meteredBody(source(), limitsFor(4, true), createHash('sha256'))) passed.push(piece);
+    for await (const piece of meteredBody(source(), limitsFor(4, true), fed(createHash('sha256')))) passed.push(piece);
     expect(passed).toHaveLength(3);
     passed.forEach((piece, index) => expect(piece).toBe(pieces[index]));
   });
@@ -65,7 +68,7 @@ describe(meteredBody.name, () => {
     };
     jest.spyOn(hash, 'update').mockImplementation(recordingUpdate as typeof hash.update);
     const seenWhenYielded: string[][] = [];
-    for await (const piece of meteredBody(bodyOf(['abc', 'def', 'gh']).source, limitsFor(8, false), hash)) {
+    for await (const piece of meteredBody(bodyOf(['abc', 'def', 'gh']).source, limitsFor(8, false), fed(hash))) {
       seenWhenYielded.push([...updates]);
       expect(updates[updates.length - 1]).toBe(piece.toString());
     }
@@ -141,7 +144,7 @@ describe(meteredBody.name, () => {
       throw new Error('socket hang up');
     }
     const consume = async () => {
-      for await (const piece of meteredBody(failing(), limitsFor(16, true), createHash('sha256'))) void piece;
+      for await (const piece of meteredBody(failing(), limitsFor(16, true), fed(createHash('sha256')))) void piece;
     };
     await expect(consume()).rejects.toThrow('socket hang up');
   });

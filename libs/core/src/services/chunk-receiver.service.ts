@@ -1,5 +1,4 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { createHash } from 'node:crypto';
 import { APP_CONFIG, AppConfig } from '@app/config';
 import { StoredDataMissingError, UploadError } from '../errors';
 import { CHUNK_LEASE, ChunkLease } from '../ports/chunk-lease';
@@ -13,6 +12,7 @@ import { meteredBody } from '../rules/metered-body';
 import { assertAcceptsChunks } from '../rules/upload-status';
 import { assertUploadId } from '../rules/upload-id';
 import { UploadSession } from '../upload-session';
+import { startSha256 } from '../verification/running-sha256';
 import { LeaseKeeper } from './lease-keeper';
 import { Caller, UploadService } from './upload.service';
 
@@ -64,8 +64,8 @@ export class ChunkReceiver {
       throw new UploadError('CHUNK_IN_PROGRESS', `Chunk ${index} is being written by another request: retry it after the Retry-After delay.`, { chunkIndex: index }, 1);
     }
     const keeper = new LeaseKeeper(lease, this.config.chunkLeaseTtlMs, `chunk ${index} of ${uploadId}`);
+    const hash = startSha256();
     try {
-      const hash = createHash('sha256');
       const arriving = withIdleTimeout(chunk.body, this.config.bodyIdleTimeoutMs, () => this.idleError(index));
       const metered = meteredBody(arriving, { expectedLength: length, chunkSize: session.chunkSize, lengthDeclared: chunk.contentLength !== null }, hash);
       const body = keeper.watch(metered);
@@ -73,7 +73,7 @@ export class ChunkReceiver {
       if (claim.recorded) {
         // Never rewrite stored bytes: only compare the retry with them.
         for await (const piece of body) void piece;
-        return await this.acceptRepeat(session, index, claim.recorded.sha256, this.verifiedDigest(hash.digest('hex'), expectedDigest));
+        return await this.acceptRepeat(session, index, claim.recorded.sha256, this.verifiedDigest(await hash.digest(), expectedDigest));
       }
       // A pause between the lease and the claim must not let this request take over the fence.
       keeper.assertHeld();
@@ -83,14 +83,17 @@ export class ChunkReceiver {
       // stops before its next write reaches the file.
       const write = this.storage.writeAt(uploadId, range.start, body, () => keeper.assertHeld());
       await write.catch((error: unknown) => this.explainWriteFailure(error, uploadId, chunk.caller));
-      const sha256 = this.verifiedDigest(hash.digest('hex'), expectedDigest);
+      const sha256 = this.verifiedDigest(await hash.digest(), expectedDigest);
       keeper.assertHeld();
       const result = await this.uploads.recordChunk(uploadId, { index, sha256, size: length }, claim.fence, this.config.uploadTtlMs);
       if (!result.recorded) return await this.explainUnrecorded(uploadId, index, sha256, chunk.caller);
       if (result.completedSet) await this.uploadService.requestAssembly(uploadId);
       return { session: result.session, chunkIndex: index };
     } finally {
-      await keeper.release();
+      hash.discard();
+      // Not awaited: the answer need not wait for Redis. This connection carries the release
+      // before any later acquire of this process, and a lease never released lapses anyway.
+      void keeper.release();
     }
   }
 
