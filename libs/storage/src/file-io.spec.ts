@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 // By path: the core package's index also loads the services, which Jest's CommonJS cannot.
 import { pageAlignedMemory } from '../../core/src/ports/page-aligned-memory';
-import { BatchPool, DIRECT_IO_ALIGNMENT, FileReader, WRITE_BATCH_BYTES, directIoWorks, writeBody } from './file-io';
+import { BatchPool, DIRECT_BATCH_BYTES, DIRECT_IO_ALIGNMENT, FileReader, WRITE_BATCH_BYTES, directIoWorks, writeBody } from './file-io';
 
 const MiB = 1024 * 1024;
 
@@ -19,11 +19,12 @@ async function* piecesOf(bytes: Buffer): AsyncGenerator<Buffer> {
   }
 }
 
+/** Direct writes take their size from the pool's batches: 1 MiB here, so a few MiB of body take turns between two. */
 function countingPool(capacity?: number) {
   const made = { count: 0 };
   const pool = new BatchPool(() => {
     made.count += 1;
-    return Buffer.from(pageAlignedMemory(WRITE_BATCH_BYTES), 0, WRITE_BATCH_BYTES);
+    return Buffer.from(pageAlignedMemory(MiB), 0, MiB);
   }, capacity);
   return Object.assign(pool, { made });
 }
@@ -62,6 +63,7 @@ describe('part file I/O', () => {
       ['less than one block', 0, 100],
       ['an offset off the block grid', 1000, 2 * MiB + 5],
       ['exactly one batch', 8 * MiB, WRITE_BATCH_BYTES],
+      ['many batches', 0, 5 * DIRECT_BATCH_BYTES / 2 + 12_345],
     ])('writes the body byte for byte at %s and nothing around it', async (_case, offset, length) => {
       const body = randomBytes(length);
       await writeBody(path, offset, piecesOf(body), { pool: poolFor(), beforeEachWrite: () => undefined });

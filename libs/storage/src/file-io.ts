@@ -7,7 +7,13 @@ import { join } from 'node:path';
 // the assembly's verification pass), so they go around the page cache where the filesystem
 // allows it (O_DIRECT): no page cache to fill, no dirty pages for fdatasync to write back.
 
-/** Bytes gathered before each positional write: few large writes beat many small ones. */
+/**
+ * Direct I/O: the size of each page-aligned batch, so of each write. Every write is a hand-off
+ * to libuv's thread pool and back, and on a busy 2-core machine that wake-up costs more than
+ * the copy: 4 MiB batches (two writes per 8 MiB chunk) uploaded faster than 1 MiB ones.
+ */
+export const DIRECT_BATCH_BYTES = 4 * 1024 * 1024;
+/** Page-cache writes: bytes gathered before each writev, flushed ahead in FLUSH_AHEAD_BYTES steps. */
 export const WRITE_BATCH_BYTES = 1024 * 1024;
 /**
  * Page-cache writes only: bytes written between flushes started while the body still
@@ -113,7 +119,7 @@ async function writeDirect(path: string, offset: number, body: AsyncIterable<Buf
     pool.give(firstBatch);
     throw error;
   });
-  // The second batch is taken only once the first is full: a chunk of up to 1 MiB needs one.
+  // The second batch is taken only once the first is full: a chunk that fits one needs only one.
   const batches: Buffer[] = [firstBatch];
   let tailHandle: FileHandle | null = null;
   let writing: Promise<void> = Promise.resolve();

@@ -3,7 +3,7 @@ import { access, mkdir, open, opendir, rename, rm, statfs, stat } from 'node:fs/
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { ChunkStorage, InsufficientStorageError, StoredDataMissingError, StoredFile, StoredFileReader, assertUploadId, isUploadId, pageAlignedMemory } from '@app/core';
-import { BatchPool, FileReader, WRITE_BATCH_BYTES, directIoWorks, writeBody } from './file-io';
+import { BatchPool, DIRECT_BATCH_BYTES, FileReader, directIoWorks, writeBody } from './file-io';
 
 /** Read size of downloads. */
 const READ_CHUNK_BYTES = 4 * 1024 * 1024;
@@ -44,7 +44,7 @@ export class LocalDiskStorage implements ChunkStorage {
     await mkdir(this.partDir, { recursive: true });
     await mkdir(this.fileDir, { recursive: true });
     if (this.options.directIo !== false) {
-      const pool = new BatchPool(() => Buffer.from(pageAlignedMemory(WRITE_BATCH_BYTES), 0, WRITE_BATCH_BYTES));
+      const pool = new BatchPool(() => Buffer.from(pageAlignedMemory(DIRECT_BATCH_BYTES), 0, DIRECT_BATCH_BYTES));
       if (await directIoWorks(this.partDir, pool)) this.batches = pool;
     }
     return this;
