@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 // By path: the core package's index also loads the services, which Jest's CommonJS cannot.
 import { pageAlignedMemory } from '../../core/src/ports/page-aligned-memory';
-import { BatchPool, DIRECT_BATCH_BYTES, DIRECT_IO_ALIGNMENT, FileReader, WRITE_BATCH_BYTES, directIoWorks, writeBody } from './file-io';
+import { BatchPool, DIRECT_BATCH_BYTES, DIRECT_IO_ALIGNMENT, FileReader, LAST_WRITE_BYTES, WRITE_BATCH_BYTES, directIoWorks, writeBody } from './file-io';
 
 const MiB = 1024 * 1024;
 
@@ -129,6 +129,31 @@ describe('part file I/O', () => {
     expect(pool.made.count).toBe(4);
     const file = await readFile(path);
     bodies.forEach((body, i) => expect(file.subarray(i * 4 * MiB, i * 4 * MiB + body.length).equals(body)).toBe(true));
+  });
+
+  it.each([
+    ['a whole number of batches', 0, 3 * MiB],
+    ['a tail shorter than a block', 2 * MiB, 3 * MiB + 1234],
+    ['no more than the last write', 4 * MiB, LAST_WRITE_BYTES],
+  ])('writes a body of known length with %s byte for byte', async (_case, offset, length) => {
+    const body = randomBytes(length);
+    await writeBody(path, offset, piecesOf(body), { pool: countingPool(), beforeEachWrite: () => undefined, expectedLength: length });
+
+    const file = await readFile(path);
+    expect(file.subarray(offset, offset + length).equals(body)).toBe(true);
+    expect(file.subarray(0, offset).every((byte) => byte === 0)).toBe(true);
+    expect(file.subarray(offset + length).every((byte) => byte === 0)).toBe(true);
+  });
+
+  it('keeps the last direct write of a body of known length short', async () => {
+    const writes = async (expectedLength?: number) => {
+      let count = 0;
+      await writeBody(path, 0, piecesOf(randomBytes(3 * MiB)), { pool: countingPool(), beforeEachWrite: () => void count++, expectedLength });
+      return count;
+    };
+    // 1 MiB batches: three full ones, or 1 MiB, 1 MiB, 1 MiB less LAST_WRITE_BYTES, then those.
+    expect(await writes()).toBe(3);
+    expect(await writes(3 * MiB)).toBe(4);
   });
 
   it('takes one batch for a body of up to 1 MiB', async () => {

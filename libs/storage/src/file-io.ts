@@ -13,6 +13,13 @@ import { join } from 'node:path';
  * the copy: 4 MiB batches (two writes per 8 MiB chunk) uploaded faster than 1 MiB ones.
  */
 export const DIRECT_BATCH_BYTES = 4 * 1024 * 1024;
+/**
+ * Direct I/O: the most bytes left for the last write of a body of known length. The
+ * acknowledgement waits for that write, so the batch that would reach into these bytes stops
+ * short of them (an 8 MiB chunk goes out as 4 MiB, 3.5 MiB and 512 KiB): uploads ran about a
+ * fifth faster than with a 4 MiB last write.
+ */
+export const LAST_WRITE_BYTES = 512 * 1024;
 /** Page-cache writes: bytes gathered before each writev, flushed ahead in FLUSH_AHEAD_BYTES steps. */
 export const WRITE_BATCH_BYTES = 1024 * 1024;
 /**
@@ -92,6 +99,8 @@ export interface BodyWriteOptions {
   pool: BatchPool | null;
   /** Runs right before each write; if it throws, nothing more is written. */
   beforeEachWrite: () => void;
+  /** The bytes the body should carry, when known: lets the last direct write be a short one. */
+  expectedLength?: number;
 }
 
 /**
@@ -100,12 +109,12 @@ export interface BodyWriteOptions {
  * keeps flowing during disk writes. Throws ENOENT when the file is gone.
  */
 export async function writeBody(path: string, offset: number, body: AsyncIterable<Buffer>, options: BodyWriteOptions): Promise<void> {
-  const { pool, beforeEachWrite } = options;
+  const { pool, beforeEachWrite, expectedLength } = options;
   // A chunk that does not start on a block boundary (chunk sizes need not be multiples of
   // 4 KiB) goes through the page cache, and so does one that finds every batch in use.
   // The first batch is taken here, before any await, so concurrent writes cannot all see room.
   const firstBatch = pool?.hasRoom() && offset % DIRECT_IO_ALIGNMENT === 0 ? pool.take() : null;
-  if (pool && firstBatch) await writeDirect(path, offset, body, pool, firstBatch, beforeEachWrite);
+  if (pool && firstBatch) await writeDirect(path, offset, body, pool, firstBatch, beforeEachWrite, expectedLength);
   else await writeThroughPageCache(path, offset, body, beforeEachWrite);
 }
 
@@ -114,7 +123,15 @@ export async function writeBody(path: string, offset: number, body: AsyncIterabl
  * while the other fills). The last piece of a file, when its length is not a whole number of
  * blocks, goes through the page cache, and the final fdatasync covers it too.
  */
-async function writeDirect(path: string, offset: number, body: AsyncIterable<Buffer>, pool: BatchPool, firstBatch: Buffer, beforeEachWrite: () => void): Promise<void> {
+async function writeDirect(
+  path: string,
+  offset: number,
+  body: AsyncIterable<Buffer>,
+  pool: BatchPool,
+  firstBatch: Buffer,
+  beforeEachWrite: () => void,
+  expectedLength: number | undefined,
+): Promise<void> {
   const handle = await open(path, constants.O_RDWR | O_DIRECT).catch((error: unknown) => {
     pool.give(firstBatch);
     throw error;
@@ -137,13 +154,16 @@ async function writeDirect(path: string, offset: number, body: AsyncIterable<Buf
       filling = 1 - filling;
       filled = 0;
     };
+    // Where the last write of the body begins (on a block boundary), or -1 when its length is unknown.
+    const lastWriteAt = expectedLength === undefined ? -1 : offset + alignDown(expectedLength - LAST_WRITE_BYTES);
     for await (const piece of body) {
       for (let from = 0; from < piece.length; ) {
         const batch = (batches[filling] ??= pool.take());
-        const copied = piece.copy(batch, filled, from);
+        const fillTo = position < lastWriteAt && lastWriteAt < position + batch.length ? lastWriteAt - position : batch.length;
+        const copied = piece.copy(batch, filled, from, from + Math.min(piece.length - from, fillTo - filled));
         filled += copied;
         from += copied;
-        if (filled === batch.length) await startWrite(filled);
+        if (filled === fillTo) await startWrite(filled);
       }
     }
     // Whenever there is a tail, this batch holds it (it is the one that took the last bytes).
@@ -311,4 +331,9 @@ export class FileReader {
     await this.direct?.close();
     await this.cached?.close();
   }
+}
+
+/** `bytes` rounded down to whole DIRECT_IO_ALIGNMENT blocks. */
+function alignDown(bytes: number): number {
+  return bytes - (bytes % DIRECT_IO_ALIGNMENT);
 }

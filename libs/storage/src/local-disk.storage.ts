@@ -78,9 +78,9 @@ export class LocalDiskStorage implements ChunkStorage {
     });
   }
 
-  async writeAt(uploadId: string, offset: number, body: AsyncIterable<Buffer>, beforeEachWrite: () => void = () => undefined): Promise<void> {
+  async writeAt(uploadId: string, offset: number, length: number, body: AsyncIterable<Buffer>, beforeEachWrite: () => void = () => undefined): Promise<void> {
     await mapDiskFull(() =>
-      writeBody(this.partPath(uploadId), offset, body, { pool: this.batches, beforeEachWrite }).catch((error: NodeJS.ErrnoException) => {
+      writeBody(this.partPath(uploadId), offset, body, { pool: this.batches, beforeEachWrite, expectedLength: length }).catch((error: NodeJS.ErrnoException) => {
         // The part file is opened, never created: one that is gone means the session is gone.
         throw error.code === 'ENOENT' ? new StoredDataMissingError(uploadId) : error;
       }),

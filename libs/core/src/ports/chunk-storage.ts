@@ -32,10 +32,12 @@ export interface ChunkStorage {
    * (fdatasync) before resolving. If `body` throws, the error propagates and the written
    * bytes must be treated as garbage. Holds at most two write batches in memory (one being
    * written while the next arrives).
+   * `length` is the number of bytes the body should carry (a longer body is the caller's to
+   * refuse), so the write that ends it can be kept short.
    * Calls `beforeEachWrite` right before each write to the file: if it throws, nothing more
    * is written and the error propagates. Throws `StoredDataMissingError` when the part file is gone.
    */
-  writeAt(uploadId: string, offset: number, body: AsyncIterable<Buffer>, beforeEachWrite?: () => void): Promise<void>;
+  writeAt(uploadId: string, offset: number, length: number, body: AsyncIterable<Buffer>, beforeEachWrite?: () => void): Promise<void>;
 
   /**
    * A reader of the part file, or of the published file when the part is already gone (a

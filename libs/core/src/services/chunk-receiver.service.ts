@@ -81,7 +81,7 @@ export class ChunkReceiver {
 
       // The lease is checked again right before every write, so a request that paused past it
       // stops before its next write reaches the file.
-      const write = this.storage.writeAt(uploadId, range.start, body, () => keeper.assertHeld());
+      const write = this.storage.writeAt(uploadId, range.start, length, body, () => keeper.assertHeld());
       await write.catch((error: unknown) => this.explainWriteFailure(error, uploadId, chunk.caller));
       const sha256 = this.verifiedDigest(await hash.digest(), expectedDigest);
       keeper.assertHeld();
