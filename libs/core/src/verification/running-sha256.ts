@@ -25,8 +25,8 @@ const KiB = 1024;
  */
 const BLOCK_BYTES = 1024 * KiB;
 /** Blocks of one hash's ring: some being hashed, one filling, so the main thread rarely waits. */
-const RING_BLOCKS = 4;
-/** Hashes running on the thread at once; more run on the main thread, bounding the shared memory to 8 × 4 MiB. */
+const RING_BLOCKS = 3;
+/** Hashes running on the thread at once; more run on the main thread, bounding the shared memory to 8 × 3 MiB. */
 const MAX_THREADED = 8;
 
 // Compiled builds have the thread's .js beside this file; a run from TypeScript sources (Jest)
