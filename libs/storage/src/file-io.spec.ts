@@ -156,9 +156,9 @@ describe('part file I/O', () => {
     expect(await writes(3 * MiB)).toBe(4);
   });
 
-  it('takes one batch for a body of up to 1 MiB', async () => {
+  it('takes one batch for a body that fits one, of known length or not', async () => {
     const pool = countingPool();
-    await Promise.all([0, 1, 2].map((i) => writeBody(path, i * WRITE_BATCH_BYTES, piecesOf(randomBytes(WRITE_BATCH_BYTES)), { pool, beforeEachWrite: () => undefined })));
+    await Promise.all([0, 1, 2].map((i) => writeBody(path, i * MiB, piecesOf(randomBytes(MiB)), { pool, beforeEachWrite: () => undefined, expectedLength: i === 0 ? undefined : MiB })));
     expect(pool.made.count).toBe(3);
   });
 

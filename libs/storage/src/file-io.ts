@@ -18,7 +18,7 @@ export const DIRECT_BATCH_BYTES = 2 * 1024 * 1024;
  * Direct I/O: the most bytes left for the last write of a body of known length. The
  * acknowledgement waits for that write, so the batch that would reach into these bytes stops
  * short of them (an 8 MiB chunk goes out as 2, 2, 2, 1.5 MiB and 512 KiB): one stream ran
- * 4–20% faster than with a full batch last.
+ * 4–20% faster than with a full batch last. A body that fits one batch is one write.
  */
 export const LAST_WRITE_BYTES = 512 * 1024;
 /** Page-cache writes: bytes gathered before each writev, flushed ahead in FLUSH_AHEAD_BYTES steps. */
@@ -155,8 +155,9 @@ async function writeDirect(
       filling = 1 - filling;
       filled = 0;
     };
-    // Where the last write of the body begins (on a block boundary), or -1 when its length is unknown.
-    const lastWriteAt = expectedLength === undefined ? -1 : offset + alignDown(expectedLength - LAST_WRITE_BYTES);
+    // Where the last write of the body begins (on a block boundary); -1 when its length is
+    // unknown or it fits one batch, which then takes a single write and never a second batch.
+    const lastWriteAt = expectedLength === undefined || expectedLength <= firstBatch.length ? -1 : offset + alignDown(expectedLength - LAST_WRITE_BYTES);
     for await (const piece of body) {
       for (let from = 0; from < piece.length; ) {
         const batch = (batches[filling] ??= pool.take());
