@@ -63,7 +63,7 @@ describe('part file I/O', () => {
       ['less than one block', 0, 100],
       ['an offset off the block grid', 1000, 2 * MiB + 5],
       ['exactly one batch', 8 * MiB, WRITE_BATCH_BYTES],
-      ['many batches', 0, 5 * DIRECT_BATCH_BYTES / 2 + 12_345],
+      ['a body longer than two of the service\'s batches', 0, 5 * DIRECT_BATCH_BYTES / 2 + 12_345],
     ])('writes the body byte for byte at %s and nothing around it', async (_case, offset, length) => {
       const body = randomBytes(length);
       await writeBody(path, offset, piecesOf(body), { pool: poolFor(), beforeEachWrite: () => undefined });
