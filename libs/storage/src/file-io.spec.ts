@@ -1,10 +1,10 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, readFile, readdir, rm, writeFile, truncate } from 'node:fs/promises';
+import { FileHandle, mkdtemp, open, readFile, readdir, rm, writeFile, truncate } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 // By path: the core package's index also loads the services, which Jest's CommonJS cannot.
 import { pageAlignedMemory } from '../../core/src/ports/page-aligned-memory';
-import { BatchPool, DIRECT_BATCH_BYTES, DIRECT_IO_ALIGNMENT, FileReader, LAST_WRITE_BYTES, WRITE_BATCH_BYTES, directIoWorks, writeBody } from './file-io';
+import { BatchPool, DIRECT_BATCH_BYTES, DIRECT_IO_ALIGNMENT, FLUSH_AHEAD_BYTES, FileReader, LAST_WRITE_BYTES, WRITE_BATCH_BYTES, directIoWorks, writeBody } from './file-io';
 
 const MiB = 1024 * 1024;
 
@@ -92,6 +92,20 @@ describe('part file I/O', () => {
       // The first batch landed; nothing from the second write on did.
       expect(file.subarray(0, MiB).every((byte) => byte === 0xab)).toBe(true);
       expect(file.subarray(2 * MiB).every((byte) => byte === 0)).toBe(true);
+    });
+
+    it('starts making the body durable while it still arrives, then once more after the last write', async () => {
+      const probe = await open(path, 'r');
+      const datasync = jest.spyOn(Object.getPrototypeOf(probe) as FileHandle, 'datasync');
+      await probe.close();
+      try {
+        const body = randomBytes(2 * FLUSH_AHEAD_BYTES);
+        await writeBody(path, 0, piecesOf(body), { pool: poolFor(), beforeEachWrite: () => undefined });
+        expect(datasync.mock.calls.length).toBeGreaterThanOrEqual(2);
+        expect((await readFile(path)).subarray(0, body.length).equals(body)).toBe(true);
+      } finally {
+        datasync.mockRestore();
+      }
     });
 
     it('passes on a body that fails part-way', async () => {
