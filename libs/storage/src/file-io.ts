@@ -26,8 +26,8 @@ export const WRITE_BATCH_BYTES = 1024 * 1024;
 /**
  * Bytes written between flushes started while the body still arrives. The ack waits for one
  * fdatasync, and its cost grows with what is unflushed: dirty pages, and for direct writes the
- * disk's own write cache (on the 2-core VMs here, 8 ms after an 8 MiB chunk's direct writes,
- * 2 ms when all but its last write had been flushed ahead).
+ * disk's own write cache (on a 2-core VM's virtual disk, 8 ms after an 8 MiB chunk's direct
+ * writes, 2 ms when all but its last write had been flushed ahead).
  */
 export const FLUSH_AHEAD_BYTES = 2 * 1024 * 1024;
 /** Direct I/O offsets, lengths and memory start on multiples of this: a page, the largest logical block size in common use. */
