@@ -1,7 +1,9 @@
 // A reference for what HTTP plus SHA-256 cost on this machine: Node's own HTTP server writing
 // each PUT body at its Content-Range offset while hashing it with SHA-256. No framework,
-// database, lease or fdatasync; writes are synchronous, into the page cache. A child process, like the service's API. Writes
-// BARE_DIR/upload.bin, listens on 127.0.0.1:BARE_PORT.
+// database, lease or fdatasync; writes are synchronous, into the page cache. A child process,
+// like the service's API. Writes BARE_DIR/upload.bin, listens on 127.0.0.1:BARE_PORT.
+// PUT /discard reads each body and drops it: what the client and HTTP alone can carry, the most
+// any server can measure with this client.
 import { createHash } from 'node:crypto';
 import { closeSync, constants, openSync, writeSync } from 'node:fs';
 import { createServer } from 'node:http';
@@ -27,8 +29,14 @@ async function receive(request) {
   return hash.digest('hex');
 }
 
+/** Reads the body to its end and keeps nothing of it. */
+async function discard(request) {
+  for await (const piece of request) void piece;
+  return null;
+}
+
 const server = createServer((request, response) => {
-  receive(request).then(
+  (request.url === '/discard' ? discard(request) : receive(request)).then(
     (sha256) => response.writeHead(200, { 'Content-Type': 'application/json' }).end(JSON.stringify({ sha256 })),
     (error) => response.writeHead(400).end(error.message),
   );

@@ -77,7 +77,7 @@ async function startTus(workDir) {
   return { process: tus, url: `http://127.0.0.1:${port}/files` };
 }
 
-/** bench/bare-server.mjs: HTTP + SHA-256 + page-cache write, nothing else. */
+/** bench/bare-server.mjs: HTTP + SHA-256 + page-cache write, nothing else; or HTTP alone (/discard). */
 async function startBare(workDir) {
   const port = await freePort();
   const dir = join(workDir, 'bare');
@@ -86,7 +86,7 @@ async function startBare(workDir) {
   children.push(bare);
   cleanup.add('stop the bare server', () => bare.stop());
   await waitFor(bare, 'printing "bare server ready"', async () => bare.log.includes('bare server ready'));
-  return { url: `http://127.0.0.1:${port}/upload`, targetPath: join(dir, 'upload.bin') };
+  return { url: `http://127.0.0.1:${port}/upload`, discardUrl: `http://127.0.0.1:${port}/discard`, targetPath: join(dir, 'upload.bin') };
 }
 
 /** One small upload to completion: proves the worker takes jobs (at LOG_LEVEL=warn it prints nothing) and warms both apps up. */
@@ -137,12 +137,13 @@ async function runRounds(settings, files, workDir, service, tus, bare, runs) {
     processes: [service.api, service.worker],
   });
   for (let round = 1; round <= settings.runs; round++) {
-    log(`round ${round}/${settings.runs} @ ${report.sizeLabel(settings.fileSize)}: raw writes, SHA-256, bare HTTP + SHA-256, tus, this service (1 and ${settings.parallelStreams} streams)`);
+    log(`round ${round}/${settings.runs} @ ${report.sizeLabel(settings.fileSize)}: raw writes, SHA-256, HTTP alone, bare HTTP + SHA-256, tus, this service (1 and ${settings.parallelStreams} streams)`);
     const rawWrite = (options) => settled(() => measure.rawWrite(filePath, join(workDir, 'raw-write.bin'), settings.chunkSize, options));
     runs.rawWriteSyncEachChunk.push(await rawWrite({ syncEveryChunk: true }));
     runs.rawWriteSyncAtEnd.push(await rawWrite({ syncEveryChunk: false }));
     runs.rawWriteDirect.push(await rawWrite({ syncEveryChunk: true, direct: true }));
     runs.sha256.push(await settled(() => measure.sha256Pass(filePath)));
+    runs.httpAlone.push(await settled(() => measure.bareUpload({ url: bare.discardUrl, filePath, fileSize: settings.fileSize, chunkSize: settings.chunkSize })));
     runs.bare.push(await settled(() => measure.bareUpload({ ...bare, filePath, fileSize: settings.fileSize, chunkSize: settings.chunkSize })));
     runs.tus.push(await settled(() => measure.tusUpload({ tusUrl: tus.url, filePath, fileSize: settings.fileSize, chunkSize: settings.chunkSize, tusProcess: tus.process })));
     runs.single.push(await settled(() => measure.serviceUpload(upload(1))));
@@ -201,7 +202,7 @@ async function main() {
   const bare = await startBare(workDir);
   await warmUp(service, files[settings.concurrent.fileSize], settings);
 
-  const runs = { rawWriteSyncEachChunk: [], rawWriteSyncAtEnd: [], rawWriteDirect: [], sha256: [], bare: [], tus: [], single: [], parallel: [], singleSmall: [], concurrent: [] };
+  const runs = { rawWriteSyncEachChunk: [], rawWriteSyncAtEnd: [], rawWriteDirect: [], sha256: [], httpAlone: [], bare: [], tus: [], single: [], parallel: [], singleSmall: [], concurrent: [] };
   await runRounds(settings, files, workDir, service, tus, bare, runs);
   await runSmallFile(settings, files, service, runs);
   await runConcurrent(settings, files, service, runs);

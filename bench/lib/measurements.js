@@ -150,8 +150,8 @@ async function timeTusUpload(tusUrl, filePath, fileSize, chunkSize, memory) {
 
 /**
  * The same client, chunk size and chunk order against bench/bare-server.mjs: what HTTP plus
- * SHA-256 plus a page-cache write cost on this machine, with nothing else. Time from the first
- * chunk request to the last answer.
+ * SHA-256 plus a page-cache write cost on this machine, with nothing else (or, at its discard
+ * URL, HTTP alone, with no `targetPath`). Time from the first chunk request to the last answer.
  */
 async function bareUpload({ url, filePath, fileSize, chunkSize, targetPath }) {
   const session = { uploadId: 'bare', uploadUrl: url, chunkSize };
@@ -160,7 +160,7 @@ async function bareUpload({ url, filePath, fileSize, chunkSize, targetPath }) {
   const began = performance.now();
   await client.sendChunks(session, filePath, fileSize, indexes, 1, observed);
   const elapsed = performance.now() - began;
-  await rm(targetPath, { force: true });
+  if (targetPath) await rm(targetPath, { force: true });
   return { seconds: seconds(elapsed), mibPerSecond: mibPerSecond(fileSize, elapsed), errorCount: observed.errors.length };
 }
 
