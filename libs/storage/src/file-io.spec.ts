@@ -44,6 +44,15 @@ describe('part file I/O', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
+  /** The 16 MiB file holds `body` at `offset` and zeros everywhere else. */
+  async function expectOnlyBodyAt(offset: number, body: Buffer): Promise<void> {
+    const file = await readFile(path);
+    expect(file.length).toBe(16 * MiB);
+    expect(file.subarray(offset, offset + body.length).equals(body)).toBe(true);
+    expect(file.subarray(0, offset).every((byte) => byte === 0)).toBe(true);
+    expect(file.subarray(offset + body.length).every((byte) => byte === 0)).toBe(true);
+  }
+
   it('finds direct I/O working on a Linux disk and leaves no probe file behind', async () => {
     const works = await directIoWorks(dir, countingPool());
     // Every Linux filesystem a test directory is likely on (ext4, xfs, btrfs, tmpfs since 6.6) takes O_DIRECT.
@@ -68,11 +77,7 @@ describe('part file I/O', () => {
       const body = randomBytes(length);
       await writeBody(path, offset, piecesOf(body), { pool: poolFor(), beforeEachWrite: () => undefined });
 
-      const file = await readFile(path);
-      expect(file.length).toBe(16 * MiB);
-      expect(file.subarray(offset, offset + length).equals(body)).toBe(true);
-      expect(file.subarray(0, offset).every((byte) => byte === 0)).toBe(true);
-      expect(file.subarray(offset + length).every((byte) => byte === 0)).toBe(true);
+      await expectOnlyBodyAt(offset, body);
     });
 
     it('stops writing as soon as beforeEachWrite throws, and passes its error on', async () => {
@@ -153,10 +158,7 @@ describe('part file I/O', () => {
     const body = randomBytes(length);
     await writeBody(path, offset, piecesOf(body), { pool: countingPool(), beforeEachWrite: () => undefined, expectedLength: length });
 
-    const file = await readFile(path);
-    expect(file.subarray(offset, offset + length).equals(body)).toBe(true);
-    expect(file.subarray(0, offset).every((byte) => byte === 0)).toBe(true);
-    expect(file.subarray(offset + length).every((byte) => byte === 0)).toBe(true);
+    await expectOnlyBodyAt(offset, body);
   });
 
   it('keeps the last direct write of a body of known length short', async () => {
