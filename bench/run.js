@@ -137,7 +137,7 @@ async function runRounds(settings, files, workDir, service, tus, bare, runs) {
     processes: [service.api, service.worker],
   });
   for (let round = 1; round <= settings.runs; round++) {
-    log(`round ${round}/${settings.runs} @ ${report.sizeLabel(settings.fileSize)}: raw writes, SHA-256, HTTP alone, bare HTTP + SHA-256, tus, this service (1 and ${settings.parallelStreams} streams)`);
+    log(`round ${round}/${settings.runs} @ ${report.sizeLabel(settings.fileSize)}: raw writes, SHA-256, HTTP alone, bare HTTP + SHA-256, tus (2 ways), this service (1 and ${settings.parallelStreams} streams)`);
     const rawWrite = (options) => settled(() => measure.rawWrite(filePath, join(workDir, 'raw-write.bin'), settings.chunkSize, options));
     runs.rawWriteSyncEachChunk.push(await rawWrite({ syncEveryChunk: true }));
     runs.rawWriteSyncAtEnd.push(await rawWrite({ syncEveryChunk: false }));
@@ -145,7 +145,9 @@ async function runRounds(settings, files, workDir, service, tus, bare, runs) {
     runs.sha256.push(await settled(() => measure.sha256Pass(filePath)));
     runs.httpAlone.push(await settled(() => measure.bareUpload({ url: bare.discardUrl, filePath, fileSize: settings.fileSize, chunkSize: settings.chunkSize })));
     runs.bare.push(await settled(() => measure.bareUpload({ ...bare, filePath, fileSize: settings.fileSize, chunkSize: settings.chunkSize })));
-    runs.tus.push(await settled(() => measure.tusUpload({ tusUrl: tus.url, filePath, fileSize: settings.fileSize, chunkSize: settings.chunkSize, tusProcess: tus.process })));
+    const tusUpload = (readLikeServiceClient) => measure.tusUpload({ tusUrl: tus.url, filePath, fileSize: settings.fileSize, chunkSize: settings.chunkSize, tusProcess: tus.process, readLikeServiceClient });
+    runs.tus.push(await settled(() => tusUpload(false)));
+    runs.tusSameReading.push(await settled(() => tusUpload(true)));
     runs.single.push(await settled(() => measure.serviceUpload(upload(1))));
     runs.parallel.push(await settled(() => measure.serviceUpload(upload(settings.parallelStreams))));
   }
@@ -202,7 +204,7 @@ async function main() {
   const bare = await startBare(workDir);
   await warmUp(service, files[settings.concurrent.fileSize], settings);
 
-  const runs = { rawWriteSyncEachChunk: [], rawWriteSyncAtEnd: [], rawWriteDirect: [], sha256: [], httpAlone: [], bare: [], tus: [], single: [], parallel: [], singleSmall: [], concurrent: [] };
+  const runs = { rawWriteSyncEachChunk: [], rawWriteSyncAtEnd: [], rawWriteDirect: [], sha256: [], httpAlone: [], bare: [], tus: [], tusSameReading: [], single: [], parallel: [], singleSmall: [], concurrent: [] };
   await runRounds(settings, files, workDir, service, tus, bare, runs);
   await runSmallFile(settings, files, service, runs);
   await runConcurrent(settings, files, service, runs);

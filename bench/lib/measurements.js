@@ -115,21 +115,47 @@ async function sha256Pass(filePath) {
   return { seconds: seconds(elapsed), mibPerSecond: mibPerSecond(bytes, elapsed) };
 }
 
-/** The same file sent by tus-js-client to @tus/server + @tus/file-store, same chunk size. */
-async function tusUpload({ tusUrl, filePath, fileSize, chunkSize, tusProcess }) {
+/**
+ * The same file sent by tus-js-client to @tus/server + @tus/file-store, same chunk size. With
+ * `readLikeServiceClient`, tus-js-client gets the file's chunks as this service's client reads
+ * them, into one buffer reused from chunk to chunk, instead of reading them itself (a
+ * ReadStream per chunk): the two servers then get the same client-side reading.
+ */
+async function tusUpload({ tusUrl, filePath, fileSize, chunkSize, tusProcess, readLikeServiceClient = false }) {
   const memory = trackPeakRss([tusProcess]);
   try {
-    return await timeTusUpload(tusUrl, filePath, fileSize, chunkSize, memory);
+    const source = readLikeServiceClient ? reusedMemorySource(filePath, fileSize, chunkSize) : { input: createReadStream(filePath) };
+    return await timeTusUpload(tusUrl, source, fileSize, chunkSize, memory);
   } finally {
     memory.finish();
   }
 }
 
-async function timeTusUpload(tusUrl, filePath, fileSize, chunkSize, memory) {
+/**
+ * A tus-js-client file reader that reads each chunk into the same buffer. It asks for the next
+ * chunk only once the previous one is acknowledged, so the buffer is free by then.
+ */
+function reusedMemorySource(filePath, fileSize, chunkSize) {
+  const buffer = Buffer.allocUnsafeSlow(chunkSize);
+  const file = {
+    size: fileSize,
+    async slice(start, end) {
+      const value = await client.readRange(filePath, start, Math.min(end, fileSize) - 1, buffer);
+      // tus-js-client reads the chunk's length from `size`, as on its own sources.
+      value.size = value.length;
+      return { value, done: end >= fileSize };
+    },
+    close() {},
+  };
+  return { input: filePath, fileReader: { openFile: async () => file } };
+}
+
+async function timeTusUpload(tusUrl, source, fileSize, chunkSize, memory) {
   const { Upload } = require('tus-js-client');
   const began = performance.now();
   const uploadUrl = await new Promise((resolve, reject) => {
-    const upload = new Upload(createReadStream(filePath), {
+    const upload = new Upload(source.input, {
+      ...(source.fileReader ? { fileReader: source.fileReader } : {}),
       endpoint: tusUrl,
       chunkSize,
       uploadSize: fileSize,

@@ -35,6 +35,7 @@ function summarize(runs) {
     httpAlone: medianOf(runs.httpAlone, (r) => r.mibPerSecond),
     bare: medianOf(runs.bare, (r) => r.mibPerSecond),
     tus: medianOf(runs.tus, (r) => r.mibPerSecond),
+    tusSameReading: medianOf(runs.tusSameReading, (r) => r.mibPerSecond),
     tusPeakRssMiB: maxOf(runs.tus, (r) => r.peakRssMiB.tus),
     single: medianOf(runs.single, (r) => r.mibPerSecond),
     singleAckToCompleted: medianOf(runs.single, (r) => r.ackToCompletedSeconds),
@@ -58,6 +59,8 @@ function summarize(runs) {
   };
   const ratios = {
     singleVsTus: m.single / m.tus,
+    singleVsTusSameReading: m.single / m.tusSameReading,
+    tusSameReadingVsTus: m.tusSameReading / m.tus,
     singleVsRawWrite: m.single / m.rawWriteSyncEachChunk,
     singleVsRawWriteSyncAtEnd: m.single / m.rawWriteSyncAtEnd,
     singleVsRawWriteDirect: m.single / m.rawWriteDirect,
@@ -95,7 +98,9 @@ function tableRows(settings, { medians: m, ratios: r, pass }) {
     ['HTTP alone (body dropped), 1 stream', fixed(m.httpAlone), 'MiB/s', '', 'info', ''],
     ['bare HTTP + SHA-256 + page-cache write, 1 stream', fixed(m.bare), 'MiB/s', '', 'info', ''],
     [`@tus/server + file-store, 1 stream`, fixed(m.tus), 'MiB/s', `1.00x (${fixed(r.tusVsBare, 2)}x bare)`, 'baseline', ''],
+    [`@tus/server + file-store, chunks read as this service's client reads them`, fixed(m.tusSameReading), 'MiB/s', `${fixed(r.tusSameReadingVsTus, 2)}x tus`, 'info', ''],
     [`this service, 1 stream @ ${full}`, fixed(m.single), 'MiB/s', `${fixed(r.singleVsTus, 2)}x tus`, `>= ${TARGETS.singleVsTus}x tus`, verdict(pass.singleVsTus)],
+    ['', '', '', `${fixed(r.singleVsTusSameReading, 2)}x tus, same reading`, 'info', ''],
     ['', '', '', `${fixed(r.singleVsRawWrite, 2)}x raw`, `>= ${TARGETS.singleVsRawWrite}x raw`, verdict(pass.singleVsRawWrite)],
     ['', '', '', `${fixed(r.singleVsRawWriteDirect, 2)}x raw O_DIRECT`, 'info', ''],
     ['', '', '', `${fixed(r.singleVsBare, 2)}x bare`, 'info', ''],
