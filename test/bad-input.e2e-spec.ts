@@ -488,6 +488,18 @@ describe('bad input', () => {
       expect(await recordedChunks(ctx.stack, uploadId)).toEqual([]);
     });
 
+    it('tells a writer of a busy chunk of an upload aborted meanwhile that it was aborted, not to retry', async () => {
+      const { uploadId } = await ctx.client.create(file, { chunkSize: CHUNK });
+      expect((await ctx.client.putChunk(uploadId, file, 1, CHUNK)).status).toBe(200);
+      const first = rawPut(ctx.stack, uploadId, { 'content-range': FIRST_RANGE, 'content-length': String(CHUNK) });
+      first.write(firstChunk.subarray(0, 1000));
+      await eventually(async () => ((await ctx.stack.redis.exists(`${ctx.stack.prefix}:lease:${uploadId}:0`)) === 1 ? true : undefined), 'the first writer to take the lease');
+      expect((await ctx.client.abort(uploadId)).status).toBe(204);
+
+      expectError(await ctx.client.putChunk(uploadId, file, 0, CHUNK), 410, 'UPLOAD_ABORTED');
+      first.cut();
+    });
+
     it('refuses complete while chunks are missing with UPLOAD_INCOMPLETE, listing them', async () => {
       const { uploadId } = await ctx.client.create(file, { chunkSize: CHUNK });
       expect((await ctx.client.putChunk(uploadId, file, 1, CHUNK)).status).toBe(200);

@@ -170,6 +170,14 @@ describe('errors of the contract', () => {
       expect(await recordedChunks(stack, uploadId)).toEqual([]);
     });
 
+    it('refuses chunks with UPLOAD_ABORTED after an abort that came between two chunks', async () => {
+      // The API has taken a chunk of this session, so it knows the session's shape and leaves the status to the claim.
+      expect((await client.putChunk(uploadId, file, 0, CHUNK)).status).toBe(200);
+      expect((await client.abort(uploadId)).status).toBe(204);
+      expectError(await client.putChunk(uploadId, file, 1, CHUNK), 410, 'UPLOAD_ABORTED');
+      expectError(await client.putChunk(uploadId, file, 0, CHUNK), 410, 'UPLOAD_ABORTED');
+    });
+
     it('refuses chunks once the upload is assembling or completed with UPLOAD_NOT_ACCEPTING', async () => {
       for (const index of [0, 1, 2]) expect((await client.putChunk(uploadId, file, index, CHUNK)).status).toBe(200);
       expectError(await client.putChunk(uploadId, file, 1, CHUNK), 409, 'UPLOAD_NOT_ACCEPTING');
@@ -209,6 +217,8 @@ describe('API keys', () => {
     expect(await recordedChunks(stack, uploadId)).toEqual([]);
 
     expect((await owner.putChunk(uploadId, file, 0, CHUNK)).status).toBe(200);
+    // Also once the API knows the session from the owner's chunk.
+    expectError(await stranger.putChunk(uploadId, file, 0, CHUNK), 404, 'UPLOAD_NOT_FOUND');
     expect((await owner.waitForStatus(uploadId, ['completed'])).status).toBe('completed');
     expect((await stranger.download(uploadId)).status).toBe(404);
     expect((await owner.download(uploadId)).status).toBe(200);

@@ -109,9 +109,19 @@ export class PostgresUploadRepository implements UploadRepository {
 
   async claimChunk(uploadId: string, index: number): Promise<ChunkClaim> {
     // The fence comes from a sequence, so it keeps rising across restarts of every service. The
-    // function (see its migration) claims and looks up the chunk's record in one round trip.
-    const [row]: { claimed_fence: string | null; recorded_sha256: string | null }[] = await this.db.query('SELECT * FROM claim_chunk($1, $2)', [uploadId, index]);
-    return { fence: row.claimed_fence, recorded: row.recorded_sha256 === null ? null : { index, sha256: row.recorded_sha256 } };
+    // function (see its migrations) checks the session, claims and looks up the chunk's record
+    // in one round trip.
+    const [row]: { session_status: UploadStatus | null; claimed_fence: string | null; recorded_sha256: string | null }[] = await this.db.query(
+      'SELECT * FROM claim_chunk($1, $2)',
+      [uploadId, index],
+    );
+    // Sessions are never deleted, and a chunk is claimed only for one that was seen.
+    if (row.session_status === null) throw new Error(`Upload ${uploadId} does not exist, so none of its chunks can be claimed`);
+    return {
+      status: row.session_status,
+      fence: row.claimed_fence,
+      recorded: row.recorded_sha256 === null ? null : { index, sha256: row.recorded_sha256 },
+    };
   }
 
   async listChunks(uploadId: string): Promise<RecordedChunk[]> {

@@ -20,9 +20,11 @@ export interface ChunkRecordResult {
 
 /** A writer's claim on a chunk, taken before it writes the chunk's bytes. */
 export interface ChunkClaim {
+  /** The session's status as the claim found it (`expired` once past its expiry): only an `uploading` session's chunk is claimed or looked up. */
+  status: UploadStatus;
   /**
    * Opaque; every claim of any chunk gets a greater fence than all claims before it. Null
-   * when the chunk was already recorded, and then `recorded` is set.
+   * when the chunk was already recorded, and then `recorded` is set, or when nothing was claimed.
    */
   fence: string | null;
   /** The chunk's record when it is already received: then the writer must only compare. */
@@ -47,8 +49,9 @@ export interface UploadRepository {
   findChunk(uploadId: string, index: number): Promise<RecordedChunk | null>;
 
   /**
-   * Makes the caller the newest writer of a chunk: any earlier claim on it becomes stale, so
-   * a writer whose lease lapsed cannot record the chunk over the one that took it over.
+   * Makes the caller the newest writer of a chunk of an `uploading` session: any earlier claim
+   * on it becomes stale, so a writer whose lease lapsed cannot record the chunk over the one
+   * that took it over. Claims nothing for a session in any other status.
    */
   claimChunk(uploadId: string, index: number): Promise<ChunkClaim>;
 

@@ -14,7 +14,8 @@ import { assertUploadId } from '../rules/upload-id';
 import { UploadSession } from '../upload-session';
 import { startSha256 } from '../verification/running-sha256';
 import { LeaseKeeper } from './lease-keeper';
-import { Caller, UploadService } from './upload.service';
+import { SessionShape, SessionShapes } from './session-shapes';
+import { Caller, UploadService, assertOwnedBy } from './upload.service';
 
 export interface IncomingChunk {
   uploadId: unknown;
@@ -38,6 +39,8 @@ export interface ChunkReceipt {
  */
 @Injectable()
 export class ChunkReceiver {
+  private readonly shapes = new SessionShapes();
+
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Inject(UPLOAD_REPOSITORY) private readonly uploads: UploadRepository,
@@ -50,8 +53,7 @@ export class ChunkReceiver {
     const uploadId = assertUploadId(chunk.uploadId);
     const range = parseContentRange(chunk.contentRange);
     const expectedDigest = parseContentDigest(chunk.contentDigest);
-    const session = await this.uploadService.get(uploadId, chunk.caller);
-    assertAcceptsChunks(session.status);
+    const session = await this.shapeOf(uploadId, chunk.caller);
 
     const index = this.gridIndex(session, range);
     const length = range.end - range.start + 1;
@@ -61,6 +63,8 @@ export class ChunkReceiver {
 
     const lease = await this.leases.acquire(uploadId, index, this.config.chunkLeaseTtlMs);
     if (!lease) {
+      // A session that takes no chunks says so, rather than that this chunk is busy.
+      assertAcceptsChunks((await this.uploadService.get(uploadId, chunk.caller)).status);
       throw new UploadError('CHUNK_IN_PROGRESS', `Chunk ${index} is being written by another request: retry it after the Retry-After delay.`, { chunkIndex: index }, 1);
     }
     const keeper = new LeaseKeeper(lease, this.config.chunkLeaseTtlMs, `chunk ${index} of ${uploadId}`);
@@ -70,10 +74,12 @@ export class ChunkReceiver {
       const metered = meteredBody(arriving, { expectedLength: length, chunkSize: session.chunkSize, lengthDeclared: chunk.contentLength !== null }, hash);
       const body = keeper.watch(metered);
       const claim = await this.uploads.claimChunk(uploadId, index);
+      assertAcceptsChunks(claim.status);
       if (claim.recorded) {
         // Never rewrite stored bytes: only compare the retry with them.
         for await (const piece of body) void piece;
-        return await this.acceptRepeat(session, index, claim.recorded.sha256, this.verifiedDigest(await hash.digest(), expectedDigest));
+        const sha256 = this.verifiedDigest(await hash.digest(), expectedDigest);
+        return await this.acceptRepeat(await this.uploadService.get(uploadId, chunk.caller), index, claim.recorded.sha256, sha256);
       }
       // A pause between the lease and the claim must not let this request take over the fence.
       keeper.assertHeld();
@@ -97,8 +103,24 @@ export class ChunkReceiver {
     }
   }
 
+  /**
+   * The caller's session's shape, from memory when this process took chunks for it before:
+   * then its status is left to the claim to check. Otherwise the session is read and checked.
+   */
+  private async shapeOf(uploadId: string, caller: Caller): Promise<SessionShape> {
+    const known = this.shapes.get(uploadId);
+    if (known) {
+      assertOwnedBy(known, caller);
+      return known;
+    }
+    const session = await this.uploadService.get(uploadId, caller);
+    assertAcceptsChunks(session.status);
+    this.shapes.remember(session);
+    return session;
+  }
+
   /** The index of the one grid chunk the range names; anything else is unsatisfiable. */
-  private gridIndex(session: UploadSession, range: ContentRange): number {
+  private gridIndex(session: SessionShape, range: ContentRange): number {
     if (range.total !== session.fileSize) {
       // Name the chunk the client most likely meant: the one that starts where its range does.
       const meant = range.start < session.fileSize ? chunkIndexOf(session, range) : null;

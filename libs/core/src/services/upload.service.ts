@@ -24,6 +24,13 @@ export interface UploadProgress {
 
 export type CompletionState = 'completed' | 'assembling';
 
+/** Throws unless the session exists and is the caller's: someone else's session is reported as not found. */
+export function assertOwnedBy<T extends { ownerKeyHash: string | null }>(session: T | null, caller: Caller): asserts session is T {
+  if (!session || session.ownerKeyHash !== caller.keyHash) {
+    throw new UploadError('UPLOAD_NOT_FOUND', 'No upload has this id: check the id, or initiate a new upload.');
+  }
+}
+
 /** Session lifecycle outside the chunk data path: initiate, look up, complete, abort, download. */
 @Injectable()
 export class UploadService {
@@ -87,9 +94,7 @@ export class UploadService {
   /** The caller's session; someone else's session is reported as not found. */
   async get(id: string, caller: Caller): Promise<UploadSession> {
     const session = await this.uploads.find(id);
-    if (!session || session.ownerKeyHash !== caller.keyHash) {
-      throw new UploadError('UPLOAD_NOT_FOUND', 'No upload has this id: check the id, or initiate a new upload.');
-    }
+    assertOwnedBy(session, caller);
     return { ...session, status: effectiveStatus(session) };
   }
 
