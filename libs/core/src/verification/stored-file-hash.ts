@@ -5,7 +5,7 @@ import { Worker } from 'node:worker_threads';
 import { StoredFileReader } from '../ports/chunk-storage';
 import { pageAlignedMemory } from '../ports/page-aligned-memory';
 import { ChunkGrid } from '../rules/chunk-grid';
-import type { ChunkHashThreadData, FromChunkHasher, ToChunkHasher } from './chunk-hash.thread';
+import type { FromChunkHasher, ToChunkHasher } from './chunk-hash.thread';
 import { GridHasher } from './grid-hasher';
 
 const MiB = 1024 * 1024;
@@ -67,6 +67,44 @@ class SpareMemory<T extends ArrayBufferLike> {
 const spareBlocks = new SpareMemory(() => pageAlignedMemory(BLOCK_BYTES));
 const spareRings = new SpareMemory(() => pageAlignedMemory(RING_BLOCKS * BLOCK_BYTES, true) as SharedArrayBuffer);
 
+/**
+ * Chunk-hash threads kept from one verification to the next: a new thread takes about 70 ms
+ * to start, which the pass would spend waiting for it. An idle thread does not keep the
+ * process alive.
+ */
+class ChunkHashThreads {
+  private readonly idle: Worker[] = [];
+
+  take(): Worker {
+    const thread = this.idle.pop() ?? this.start();
+    thread.ref();
+    return thread;
+  }
+
+  /** Takes back a thread that finished its file; keeps as many as ran at once, up to a few. */
+  give(thread: Worker): void {
+    thread.unref();
+    if (this.idle.length < 2) this.idle.push(thread);
+    else void thread.terminate();
+  }
+
+  private start(): Worker {
+    const thread = new Worker(THREAD_SCRIPT, {
+      // It allocates next to nothing (the bytes live in the ring): a small heap keeps the worker's RSS down.
+      resourceLimits: { maxYoungGenerationSizeMb: 2, maxOldGenerationSizeMb: 32 },
+    });
+    // An idle thread that fails has no verification to tell: it is only dropped.
+    thread.on('error', () => undefined);
+    thread.once('exit', () => {
+      const at = this.idle.indexOf(thread);
+      if (at >= 0) this.idle.splice(at, 1);
+    });
+    return thread;
+  }
+}
+
+const chunkHashThreads = new ChunkHashThreads();
+
 async function hashOnOneThread(reader: StoredFileReader, grid: ChunkGrid): Promise<StoredFileDigests> {
   const whole = createHash('sha256');
   const chunks = new GridHasher(grid);
@@ -91,20 +129,21 @@ async function hashOnOneThread(reader: StoredFileReader, grid: ChunkGrid): Promi
 async function hashOnTwoThreads(reader: StoredFileReader, grid: ChunkGrid): Promise<StoredFileDigests> {
   const ring = spareRings.take();
   const blocks = new FreeBlocks(RING_BLOCKS);
-  const thread = new Worker(THREAD_SCRIPT, {
-    workerData: { grid, ring, blockBytes: BLOCK_BYTES } satisfies ChunkHashThreadData,
-    // It allocates next to nothing (the bytes live in the ring): a small heap keeps the worker's RSS down.
-    resourceLimits: { maxYoungGenerationSizeMb: 2, maxOldGenerationSizeMb: 32 },
-  });
+  const thread = chunkHashThreads.take();
+  let onMessage: (message: FromChunkHasher) => void = () => undefined;
+  let failed: (error: Error) => void = () => undefined;
+  const onExit = (code: number) => failed(new Error(`The chunk-hash thread stopped early (exit code ${code})`));
   const chunkDigests = new Promise<string[]>((resolve, reject) => {
-    thread.on('message', (message: FromChunkHasher) => ('free' in message ? blocks.release(message.free) : resolve(message.digests)));
-    const failed = (error: Error) => {
+    onMessage = (message) => ('free' in message ? blocks.release(message.free) : resolve(message.digests));
+    failed = (error) => {
       blocks.fail(error);
       reject(error);
     };
-    thread.once('error', failed);
-    thread.once('exit', (code) => failed(new Error(`The chunk-hash thread stopped early (exit code ${code})`)));
   });
+  thread.on('message', onMessage);
+  thread.on('error', failed);
+  thread.on('exit', onExit);
+  thread.postMessage({ start: { grid, ring, blockBytes: BLOCK_BYTES } } satisfies ToChunkHasher);
   // Failures surface through `blocks` while reading; this only keeps an early one from going unhandled.
   chunkDigests.catch(() => undefined);
   const view = (block: number, length: number) => new Uint8Array(ring, block * BLOCK_BYTES, length);
@@ -112,6 +151,7 @@ async function hashOnTwoThreads(reader: StoredFileReader, grid: ChunkGrid): Prom
 
   // Reads go to consecutive blocks of the file; a block that comes back short is its end.
   const reads: Promise<{ block: number; length: number }>[] = [];
+  let finished = false;
   try {
     const whole = createHash('sha256');
     let nextPosition = 0;
@@ -135,11 +175,19 @@ async function hashOnTwoThreads(reader: StoredFileReader, grid: ChunkGrid): Prom
       thread.postMessage({ block, length } satisfies ToChunkHasher);
     }
     thread.postMessage({ end: true } satisfies ToChunkHasher);
-    return { sha256: whole.digest('hex'), chunkDigests: await chunkDigests, size };
+    const digests = { sha256: whole.digest('hex'), chunkDigests: await chunkDigests, size };
+    finished = true;
+    return digests;
   } finally {
     // The reads past the end are still in flight: the caller closes the reader once this returns.
     await Promise.allSettled(reads);
-    await thread.terminate();
+    thread.off('message', onMessage);
+    thread.off('error', failed);
+    thread.off('exit', onExit);
+    // A thread that answered with the digests is done with the ring and ready for the next
+    // file; after a failure it may still be hashing a block, so it goes.
+    if (finished) chunkHashThreads.give(thread);
+    else await thread.terminate();
     spareRings.give(ring);
   }
 }
