@@ -198,7 +198,8 @@ describe('X-Forwarded-* headers', () => {
 describe('initiate rate limit', () => {
   describe('per API key (INITIATE_RATE_LIMIT=3/1m)', () => {
     const keys = ['limited-key-0123456789', 'other-key-0123456789ab'];
-    const context = useStack({ workers: 0, env: { API_KEYS: keys.join(','), INITIATE_RATE_LIMIT: '3/1m' } });
+    // No worker, and complete answers at once: uploads stay assembling.
+    const context = useStack({ workers: 0, env: { API_KEYS: keys.join(','), INITIATE_RATE_LIMIT: '3/1m', COMPLETE_WAIT: '0' } });
     let secondApi: TestProcess | undefined;
     afterAll(() => secondApi?.stop());
 

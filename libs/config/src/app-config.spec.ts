@@ -40,6 +40,7 @@ describe(loadConfig.name, () => {
       trustProxy: false,
       initiateRateLimit: { points: 120, windowMs: 60_000 },
       metricsPort: 9464,
+      completeWaitMs: 3_000,
       shutdownTimeoutMs: 30_000,
       logLevel: 'info',
     });
@@ -321,9 +322,15 @@ describe(loadConfig.name, () => {
     });
   });
 
-  describe('METRICS_PORT, SHUTDOWN_TIMEOUT and LOG_LEVEL', () => {
+  describe('METRICS_PORT, COMPLETE_WAIT, SHUTDOWN_TIMEOUT and LOG_LEVEL', () => {
     it('reads them', () => {
-      expect(loadConfig({ METRICS_PORT: '9100', SHUTDOWN_TIMEOUT: '10s', LOG_LEVEL: 'debug' })).toMatchObject({ metricsPort: 9100, shutdownTimeoutMs: 10_000, logLevel: 'debug' });
+      expect(loadConfig({ METRICS_PORT: '9100', COMPLETE_WAIT: '500ms', SHUTDOWN_TIMEOUT: '10s', LOG_LEVEL: 'debug' })).toMatchObject({
+        metricsPort: 9100,
+        completeWaitMs: 500,
+        shutdownTimeoutMs: 10_000,
+        logLevel: 'debug',
+      });
+      expect(loadConfig({ COMPLETE_WAIT: '0' }).completeWaitMs).toBe(0);
     });
 
     it('turns the worker metrics off with METRICS_PORT=off', () => {
@@ -334,6 +341,7 @@ describe(loadConfig.name, () => {
       ['METRICS_PORT', '0'],
       ['METRICS_PORT', '70000'],
       ['SHUTDOWN_TIMEOUT', 'soon'],
+      ['COMPLETE_WAIT', '-1s'],
       ['LOG_LEVEL', 'verbose'],
     ])('rejects %s=%p', (name, value) => {
       expect(problemsFor({ [name]: value })).toEqual([expect.stringMatching(new RegExp(`^${name}=`))]);

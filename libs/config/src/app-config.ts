@@ -50,6 +50,8 @@ export interface AppConfig {
   initiateRateLimit: RateLimit | null;
   /** Port of the worker's own /metrics endpoint; null turns it off. The API serves /metrics on PORT. */
   metricsPort: number | null;
+  /** How long complete waits for an assembly under way to finish before it answers 202; 0 answers at once. */
+  completeWaitMs: number;
   /** How long a stopping process lets in-flight requests and jobs finish before it exits anyway. */
   shutdownTimeoutMs: number;
   /** The least severe log level written. */
@@ -102,6 +104,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
     trustProxy: read.trustProxy('TRUST_PROXY'),
     initiateRateLimit: read.rateLimit('INITIATE_RATE_LIMIT', { points: 120, windowMs: 60_000 }),
     metricsPort: read.optionalPort('METRICS_PORT', 9464),
+    completeWaitMs: read.duration('COMPLETE_WAIT', 3_000, 0),
     shutdownTimeoutMs: read.duration('SHUTDOWN_TIMEOUT', 30_000, 0),
     logLevel: read.pattern('LOG_LEVEL', 'info', new RegExp(`^(${LOG_LEVELS.join('|')})$`), LOG_LEVELS.join(', ')) as LogLevel,
   };

@@ -58,7 +58,8 @@ export class UploadController {
   @Post('uploads/:uploadId/complete')
   @ApiOperation({
     summary: 'Ask for assembly (idempotent)',
-    description: 'Assembly starts by itself when the last chunk arrives; this confirms it, and may declare the SHA-256 if initiate did not.',
+    description:
+      'Assembly starts by itself when the last chunk arrives; this confirms it, and may declare the SHA-256 if initiate did not. While the file is being assembled, the answer waits up to COMPLETE_WAIT (3 s by default) for it to be completed.',
   })
   @ApiUploadIdParam()
   @ApiBody({ schema: schemaRef('CompleteRequest'), required: false })

@@ -1,5 +1,6 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { createHash } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { APP_CONFIG, AppConfig, MAX_CHUNK_SIZE, MIN_CHUNK_SIZE } from '@app/config';
 import { InsufficientStorageError, UploadError, ValidationFailedError } from '../errors';
 import { ASSEMBLY_QUEUE, AssemblyQueue } from '../ports/assembly-queue';
@@ -13,6 +14,8 @@ import { UploadSession } from '../upload-session';
 
 /** At most this many missing chunk indexes are listed in one answer. */
 export const MISSING_CHUNKS_LISTED = 1000;
+/** While complete waits for an assembly, the session is re-read after 25, 50, 100 ms, then every this many ms. */
+const ASSEMBLY_RECHECK_MAX_MS = 200;
 
 /** Who is asking: the hash of their API key, or null when the server has no keys. */
 export type Caller = { keyHash: string | null };
@@ -133,7 +136,7 @@ export class UploadService {
       case 'assembling':
         // Cheap insurance against a lost job: enqueuing one that exists is a no-op.
         await this.requestAssembly(id);
-        return { session, state: 'assembling' };
+        return this.untilAssembled(session);
       case 'failed':
         throw new UploadError('UPLOAD_NOT_ACCEPTING', `This upload failed (${session.error?.message ?? 'unknown reason'}): start a new upload.`, { status: session.status, error: session.error });
       default: {
@@ -141,9 +144,25 @@ export class UploadService {
         if (progress.missingChunks.length > 0) {
           throw new UploadError('UPLOAD_INCOMPLETE', `${session.totalChunks - session.receivedChunks} of ${session.totalChunks} chunks are still missing: upload them, then complete again.`, { ...progress });
         }
-        return { session: await this.startAssembly(session), state: 'assembling' };
+        return this.untilAssembled(await this.startAssembly(session));
       }
     }
+  }
+
+  /**
+   * Waits up to COMPLETE_WAIT for the assembly under way: a file verified meanwhile is answered
+   * `completed` at once, so its client needs no poll (most files take less than a second).
+   * Any other outcome is answered as before the wait, `assembling`: the client's poll finds out.
+   */
+  private async untilAssembled(session: UploadSession): Promise<{ session: UploadSession; state: CompletionState }> {
+    const deadline = Date.now() + this.config.completeWaitMs;
+    for (let delayMs = 25; session.status === 'assembling' && Date.now() + delayMs <= deadline; delayMs = Math.min(2 * delayMs, ASSEMBLY_RECHECK_MAX_MS)) {
+      await sleep(delayMs);
+      const current = await this.uploads.find(session.id);
+      if (current?.status === 'completed') return { session: current, state: 'completed' };
+      if (current?.status !== 'assembling') break;
+    }
+    return { session, state: 'assembling' };
   }
 
   /** Moves a fully received session to `assembling` and asks for its assembly. */
