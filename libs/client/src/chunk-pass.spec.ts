@@ -45,6 +45,39 @@ describe('runPass', () => {
     expect(toHex(hasher.digest())).toBe(createHash('sha256').update(file).digest('hex'));
   });
 
+  it('hands each sender its previous bytes back for the source to read into, never bytes still being sent', async () => {
+    const sending = new Set<Uint8Array>();
+    const handedOut = new Set<Uint8Array>();
+    const given: (Uint8Array | undefined)[] = [];
+    const source = {
+      ...bytesSource(file),
+      read: async (start: number, end: number, done?: Uint8Array) => {
+        given.push(done);
+        expect(done === undefined || (handedOut.has(done) && !sending.has(done))).toBe(true);
+        const bytes = file.slice(start, end);
+        handedOut.add(bytes);
+        return bytes;
+      },
+    };
+    const sent: number[] = [];
+    await runPass(planPass(10, Array.from({ length: 10 }, (_, i) => i), false), {
+      source,
+      grid,
+      parallel: 3,
+      send: async (index, bytes) => {
+        sending.add(bytes);
+        expect(bytes).toEqual(file.subarray(index * grid.chunkSize, (index + 1) * grid.chunkSize));
+        await delay(2 + Math.random() * 5);
+        sending.delete(bytes);
+        sent.push(index);
+        return 'stored';
+      },
+    });
+    expect(sent.sort((a, b) => a - b)).toEqual(Array.from({ length: 10 }, (_, i) => i));
+    // One first read per sender takes fresh memory; every later one is offered memory back.
+    expect(given.filter((done) => done === undefined)).toHaveLength(3);
+  });
+
   it('stops the other senders at the first failure and throws it', async () => {
     const { source } = watchedSource();
     const started: number[] = [];

@@ -30,8 +30,12 @@ export async function runPass(steps: ChunkStep[], context: PassContext): Promise
   let failure: unknown;
 
   const sender = async () => {
+    // The previous chunk's bytes: sent (or skipped) by the time the next read starts, so the
+    // source may read into the same memory again.
+    let released: Uint8Array | undefined;
     for (let step = queue.shift(); step !== undefined; step = queue.shift()) {
-      const bytes = await readInOrder(step.index);
+      const bytes = await readInOrder(step.index, released);
+      released = bytes;
       // After the server moved on, chunks are still read when the hash needs them, never sent.
       if (!step.send || movedOn) continue;
       if ((await context.send(step.index, bytes, controller.signal)) === 'not-accepting') movedOn = true;
@@ -51,13 +55,13 @@ export async function runPass(steps: ChunkStep[], context: PassContext): Promise
 }
 
 /** Reads chunks strictly in the order they are asked for, feeding the hasher as it goes. */
-function sequentialReader(context: PassContext, signal: AbortSignal): (index: number) => Promise<Uint8Array> {
+function sequentialReader(context: PassContext, signal: AbortSignal): (index: number, released?: Uint8Array) => Promise<Uint8Array> {
   let previous: Promise<unknown> = Promise.resolve();
-  return (index) => {
+  return (index, released) => {
     const read = previous.then(async () => {
       throwIfAborted(signal);
       const { start, end } = chunkBounds(context.grid, index);
-      const bytes = await context.source.read(start, end);
+      const bytes = await context.source.read(start, end, released);
       context.hasher?.update(bytes);
       return bytes;
     });

@@ -13,12 +13,20 @@ export async function fileSource(path: string): Promise<UploadSource> {
   let handle: Awaited<ReturnType<typeof open>> | undefined;
   let opening: Promise<Awaited<ReturnType<typeof open>>> | undefined;
   const opened = () => (opening ??= open(absolute, 'r').then((file) => (handle = file)));
+  // Memory this source handed out, which a caller may give back (`done`) to be read into again.
+  const own = new WeakSet<ArrayBufferLike>();
+  const memoryFor = (length: number, done: Uint8Array | undefined) => {
+    if (done && own.has(done.buffer) && done.buffer.byteLength >= length) return new Uint8Array(done.buffer, 0, length);
+    const memory = new Uint8Array(length);
+    own.add(memory.buffer);
+    return memory;
+  };
   return {
     size: info.size,
     name: basename(absolute),
     fingerprint: fingerprintOf('path', absolute, info.size, info.mtimeMs),
     hashFirst: true,
-    read: async (start, end) => readExactly(await opened(), start, end),
+    read: async (start, end, done) => readExactly(await opened(), start, memoryFor(end - start, done)),
     close: async () => {
       await handle?.close();
       handle = undefined;
@@ -27,8 +35,9 @@ export async function fileSource(path: string): Promise<UploadSource> {
   };
 }
 
-async function readExactly(file: Awaited<ReturnType<typeof open>>, start: number, end: number): Promise<Uint8Array> {
-  const buffer = new Uint8Array(end - start);
+/** Fills `buffer` from the file's byte `start` on. */
+async function readExactly(file: Awaited<ReturnType<typeof open>>, start: number, buffer: Uint8Array): Promise<Uint8Array> {
+  const end = start + buffer.length;
   let filled = 0;
   while (filled < buffer.length) {
     const { bytesRead } = await file.read(buffer, filled, buffer.length - filled, start + filled);

@@ -22,8 +22,12 @@ export interface UploadSource {
    * sending and checked against the server's at the end.
    */
   readonly hashFirst: boolean;
-  /** Bytes [start, end). */
-  read(start: number, end: number): Promise<Uint8Array>;
+  /**
+   * Bytes [start, end). `done`, when given, is what an earlier read answered to the same caller
+   * and is no longer used: a source that reads into memory of its own may read into it again
+   * rather than take fresh memory for every chunk. Sources are free to ignore it.
+   */
+  read(start: number, end: number, done?: Uint8Array): Promise<Uint8Array>;
   close?(): Promise<void>;
 }
 

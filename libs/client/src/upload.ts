@@ -142,9 +142,11 @@ class UploadRun {
 
   private async hashWholeSource(): Promise<string> {
     const hasher = this.hashes.incremental();
+    let block: Uint8Array | undefined;
     for (let start = 0; start < this.source.size; start += HASH_READ_SIZE) {
       throwIfAborted(this.signal);
-      hasher.update(await this.source.read(start, Math.min(start + HASH_READ_SIZE, this.source.size)));
+      block = await this.source.read(start, Math.min(start + HASH_READ_SIZE, this.source.size), block);
+      hasher.update(block);
     }
     return toHex(hasher.digest());
   }
