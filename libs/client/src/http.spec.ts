@@ -35,6 +35,25 @@ describe('UploadApi', () => {
     expect(calls[0].init.headers).toMatchObject({ 'content-range': 'bytes 0-2/3', 'content-digest': 'sha-256=:x:', authorization: 'Bearer secret-key-1234567' });
   });
 
+  it('sends chunk bytes as they are, or as a new one-piece stream with their length on every attempt', async () => {
+    const bytes = new Uint8Array([1, 2, 3]);
+    const plain = scriptedFetch([{ status: 200, body: {} }]);
+    await api(plain.fetchImpl).putChunk('u1', 'bytes 0-2/3', 'd', bytes);
+    expect(plain.calls[0].init.body).toBe(bytes);
+
+    const streamed = scriptedFetch([{ status: 503, body: { code: 'SERVICE_UNAVAILABLE' } }, { status: 200, body: {} }, { status: 201, body: { uploadId: 'u2' } }]);
+    const streaming = new UploadApi({ endpoint: 'http://api.test', fetch: streamed.fetchImpl, retry: { attempts: 2, baseDelayMs: 1, maxDelayMs: 1 }, streamChunkBodies: true });
+    await expect(streaming.putChunk('u1', 'bytes 0-2/3', 'd', bytes)).resolves.toBe('stored');
+    const [first, second] = streamed.calls.map((call) => call.init as RequestInit & { duplex?: string });
+    expect(first.body).toBeInstanceOf(ReadableStream);
+    expect(second.body).not.toBe(first.body);
+    expect(second).toMatchObject({ duplex: 'half', headers: { 'content-length': '3' } });
+    expect(new Uint8Array(await new Response(second.body).arrayBuffer())).toEqual(bytes);
+    // Other requests keep their JSON bodies.
+    await streaming.initiate({ fileName: 'a.bin', fileSize: 3 }, 'key');
+    expect(streamed.calls[2].init.body).toBe(JSON.stringify({ fileName: 'a.bin', fileSize: 3 }));
+  });
+
   it('does not retry other 4xx, and throws the contract code', async () => {
     const { calls, fetchImpl } = scriptedFetch([{ status: 416, body: { statusCode: 416, code: 'RANGE_NOT_SATISFIABLE', message: 'Expected bytes 0-9/10.' } }]);
     const error = await api(fetchImpl).putChunk('u1', 'bytes 0-2/10', 'd', new Uint8Array(3)).catch((e: unknown) => e);

@@ -10,6 +10,12 @@ export interface ApiConfig {
   fetch: typeof fetch;
   retry: RetryPolicy;
   random?: () => number;
+  /**
+   * Sends chunk bytes as a one-piece stream with their Content-Length (Node's fetch writes it
+   * straight to the socket, where it first copies a byte array body into fresh memory).
+   * Browsers stream a request body only over HTTP/2, so there the bytes go as they are.
+   */
+  streamChunkBodies?: boolean;
 }
 
 /** What the status route answers (the fields the SDK reads). */
@@ -130,13 +136,29 @@ export class UploadApi {
   private async send<T>(method: string, path: string, signal: AbortSignal | undefined, init: { headers?: Record<string, string>; body?: RequestBody }): Promise<Answer<T>> {
     const headers: Record<string, string> = { accept: 'application/json', ...init.headers };
     if (this.config.apiKey) headers.authorization = `Bearer ${this.config.apiKey}`;
+    const request: RequestInit & { duplex?: 'half' } = { method, headers, body: init.body as RequestInit['body'], signal };
+    if (this.config.streamChunkBodies && init.body instanceof Uint8Array) {
+      // A new stream for every attempt: a stream is read once.
+      headers['content-length'] = String(init.body.byteLength);
+      request.body = oneChunkStream(init.body);
+      request.duplex = 'half';
+    }
     // Called unbound: browsers refuse fetch invoked as a method of another object.
     const fetchImpl = this.config.fetch;
-    const response = await fetchImpl(`${this.endpoint}${BASE_PATH}${path}`, { method, headers, body: init.body as RequestInit['body'], signal });
+    const response = await fetchImpl(`${this.endpoint}${BASE_PATH}${path}`, request);
     // Reading the body can fail too (a cut connection): that is a network error like any other.
     const text = await response.text();
     return { status: response.status, body: parseJson(text) as T, retryAfterMs: parseRetryAfter(response.headers.get('retry-after')) };
   }
+}
+
+function oneChunkStream(bytes: Uint8Array): ReadableStream<Uint8Array> {
+  return new ReadableStream({
+    start(controller) {
+      controller.enqueue(bytes);
+      controller.close();
+    },
+  });
 }
 
 function parseJson(text: string): unknown {

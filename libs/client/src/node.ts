@@ -21,5 +21,5 @@ function toNodeSource(input: NodeInput): Promise<UploadSource> {
 
 /** Uploads a file path, Blob/File or bytes, resuming through `fingerprintStore`; see UploadOptions. */
 export function upload(source: NodeInput, options: UploadOptions): Promise<UploadResult> {
-  return uploadWith({ sha256: nodeSha256, toSource: toNodeSource }, source, options);
+  return uploadWith({ sha256: nodeSha256, toSource: toNodeSource, streamChunkBodies: true }, source, options);
 }

@@ -53,6 +53,8 @@ export interface UploadResult {
 export interface Platform<Input> {
   sha256: Sha256Provider;
   toSource(input: Input): Promise<UploadSource>;
+  /** Whether fetch takes chunk bodies as streams over HTTP/1.1 (Node's does; browsers' do not). */
+  streamChunkBodies?: boolean;
 }
 
 /** A session's id and grid, and its status when it was found or made. */
@@ -74,7 +76,7 @@ export async function uploadWith<Input>(platform: Platform<Input>, input: Input,
   throwIfAborted(options.signal);
   const source = await platform.toSource(input);
   try {
-    return await new UploadRun(platform.sha256, source, options, settings).run();
+    return await new UploadRun(platform, source, options, settings).run();
   } finally {
     await source.close?.();
   }
@@ -106,18 +108,27 @@ class UploadRun {
   private storeKey: string | null = null;
   private sha256: string | undefined;
 
+  private readonly hashes: Sha256Provider;
+
   constructor(
-    private readonly hashes: Sha256Provider,
+    platform: Platform<unknown>,
     private readonly source: UploadSource,
     private readonly options: UploadOptions,
     private readonly settings: Settings,
   ) {
+    this.hashes = platform.sha256;
     assertUsableSize(source);
     const fileName = options.fileName ?? source.name;
     if (!fileName) throw new InvalidUploadError('fileName is required when the source has no name of its own (bytes, or a Blob that is not a File).');
     this.fileName = fileName;
     this.signal = options.signal;
-    this.api = new UploadApi({ endpoint: options.endpoint, apiKey: options.apiKey, fetch: options.fetch ?? globalThis.fetch, retry: settings.retry });
+    this.api = new UploadApi({
+      endpoint: options.endpoint,
+      apiKey: options.apiKey,
+      fetch: options.fetch ?? globalThis.fetch,
+      retry: settings.retry,
+      streamChunkBodies: platform.streamChunkBodies,
+    });
   }
 
   async run(): Promise<UploadResult> {
