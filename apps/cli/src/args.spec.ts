@@ -25,6 +25,10 @@ describe('parseCommandLine', () => {
     expect(() => parseCommandLine(argv, {})).toThrow(message);
   });
 
+  it('takes an upload id that starts with a dash after --', () => {
+    expect(parseCommandLine(['status', ...ENDPOINT, '--', '-AbCdEfGhIjKlMnOpQrStU'], {})).toMatchObject({ name: 'status', uploadId: '-AbCdEfGhIjKlMnOpQrStU' });
+  });
+
   it('answers help without needing an endpoint', () => {
     expect(parseCommandLine(['--help'], {})).toEqual({ name: 'help' });
     expect(parseCommandLine(['upload', '-h'], {})).toEqual({ name: 'help' });

@@ -42,6 +42,7 @@ Options:
 
 An interrupted upload (Ctrl-C, a crash, a reboot) resumes when the same command is run again;
 sessions are remembered in RESUMABLE_UPLOAD_STATE_DIR (default ~/.cache/resumable-upload).
+An upload id that starts with '-' goes last, after \`--\`: status --endpoint <url> -- <uploadId>.
 Exit codes: 0 done, 1 failed, 2 usage error, 130 interrupted.`;
 
 const OPTIONS = {

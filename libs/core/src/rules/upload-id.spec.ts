@@ -18,6 +18,11 @@ describe(newUploadId.name, () => {
     expect(ids.size).toBe(10_000);
   });
 
+  it('never starts with a dash, which a command line would read as an option', () => {
+    // One in 64 would, if nothing prevented it: 20,000 draws without one cannot be luck.
+    expect(Array.from({ length: 20_000 }, newUploadId).filter((id) => id.startsWith('-'))).toEqual([]);
+  });
+
   it('needs no escaping in a URL', () => {
     const uploadId = newUploadId();
     expect(encodeURIComponent(uploadId)).toBe(uploadId);
