@@ -175,6 +175,20 @@ async function timeTusUpload(tusUrl, source, fileSize, chunkSize, memory) {
 }
 
 /**
+ * One file through this service's own SDK (its Node entry, as the CLI uses it) with its default
+ * of 4 chunks in flight: the whole `upload()` call, which hashes the file first, sends every
+ * chunk with its Content-Digest, asks for completion and returns once the file is `completed`.
+ */
+async function sdkUpload({ baseUrl, filePath, fileSize, chunkSize }) {
+  const { upload } = require('../../dist/libs/client/src/node');
+  const began = performance.now();
+  const result = await upload(filePath, { endpoint: baseUrl, chunkSize, fileName: `bench-sdk-${fileSize}.bin` });
+  const elapsed = performance.now() - began;
+  await client.discard(baseUrl, result);
+  return { seconds: seconds(elapsed), mibPerSecond: mibPerSecond(fileSize, elapsed) };
+}
+
+/**
  * The same client, chunk size and chunk order against bench/bare-server.mjs: what HTTP plus
  * SHA-256 plus a page-cache write cost on this machine, with nothing else (or, at its discard
  * URL, HTTP alone, with no `targetPath`). Time from the first chunk request to the last answer.
@@ -228,4 +242,4 @@ async function concurrentUploads({ baseUrl, filePath, uploads, fileSize, chunkSi
   }
 }
 
-module.exports = { serviceUpload, rawWrite, sha256Pass, tusUpload, bareUpload, concurrentUploads };
+module.exports = { serviceUpload, sdkUpload, rawWrite, sha256Pass, tusUpload, bareUpload, concurrentUploads };

@@ -41,6 +41,7 @@ function summarize(runs) {
     singleAckToCompleted: medianOf(runs.single, (r) => r.ackToCompletedSeconds),
     parallel: medianOf(runs.parallel, (r) => r.mibPerSecond),
     parallelAckToCompleted: medianOf(runs.parallel, (r) => r.ackToCompletedSeconds),
+    sdk: medianOf(runs.sdk, (r) => r.mibPerSecond),
     singleSmall: medianOf(runs.singleSmall, (r) => r.mibPerSecond),
     rss: {
       small: { api: maxOf(runs.singleSmall, (r) => r.peakRssMiB.api), worker: maxOf(runs.singleSmall, (r) => r.peakRssMiB.worker) },
@@ -69,6 +70,7 @@ function summarize(runs) {
     tusVsBare: m.tus / m.bare,
     parallelVsTus: m.parallel / m.tus,
     parallelVsRawWrite: m.parallel / m.rawWriteSyncEachChunk,
+    sdkVsTus: m.sdk / m.tus,
     ackToCompletedVsSha256: m.singleAckToCompleted / m.sha256Seconds,
     parallelAckToCompletedVsSha256: m.parallelAckToCompleted / m.sha256Seconds,
   };
@@ -106,6 +108,7 @@ function tableRows(settings, { medians: m, ratios: r, pass }) {
     ['', '', '', `${fixed(r.singleVsBare, 2)}x bare`, 'info', ''],
     ['', '', '', `${fixed(r.singleVsHttpAlone, 2)}x HTTP alone`, 'info', ''],
     [`this service, ${settings.parallelStreams} streams @ ${full}`, fixed(m.parallel), 'MiB/s', `${fixed(r.parallelVsTus, 2)}x tus, ${fixed(r.parallelVsRawWrite, 2)}x raw`, 'info', ''],
+    [`its SDK, upload() of ${full}: hash, send (4 in flight), completed`, fixed(m.sdk), 'MiB/s', `${fixed(r.sdkVsTus, 2)}x tus`, 'info', ''],
     ['last ack -> completed, 1 stream', fixed(m.singleAckToCompleted, 2), 's', `${fixed(r.ackToCompletedVsSha256, 2)}x SHA`, `<= ${TARGETS.ackToCompletedVsSha256}x SHA`, verdict(pass.ackToCompletedVsSha256)],
     [`last ack -> completed, ${settings.parallelStreams} streams`, fixed(m.parallelAckToCompleted, 2), 's', `${fixed(r.parallelAckToCompletedVsSha256, 2)}x SHA`, 'info', ''],
     ...(small === full ? [] : [[`this service, 1 stream @ ${small}`, fixed(m.singleSmall), 'MiB/s', '', 'info', '']]),
