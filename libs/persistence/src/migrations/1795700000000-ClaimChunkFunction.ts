@@ -1,5 +1,23 @@
 import { MigrationInterface, QueryRunner } from "typeorm";
 
+/** The function as this migration creates it; a later migration's down() puts it back. */
+export const CREATE_CLAIM_CHUNK = `
+            CREATE FUNCTION "claim_chunk"(p_upload_id character varying, p_chunk_index integer)
+            RETURNS TABLE ("claimed_fence" text, "recorded_sha256" character varying)
+            LANGUAGE plpgsql VOLATILE AS $$
+            BEGIN
+                PERFORM set_config('synchronous_commit', 'off', true);
+                -- A chunk already recorded needs no claim (its retries only compare), so none is left behind.
+                INSERT INTO "chunk_claims" AS c ("upload_id", "chunk_index")
+                    SELECT p_upload_id, p_chunk_index
+                    WHERE NOT EXISTS (SELECT 1 FROM "upload_chunks" u WHERE u."upload_id" = p_upload_id AND u."chunk_index" = p_chunk_index)
+                    ON CONFLICT ("upload_id", "chunk_index") DO UPDATE SET "fence" = EXCLUDED."fence", "claimed_at" = now()
+                    RETURNING c."fence"::text INTO claimed_fence;
+                SELECT u."sha256" INTO recorded_sha256 FROM "upload_chunks" u WHERE u."upload_id" = p_upload_id AND u."chunk_index" = p_chunk_index;
+                RETURN NEXT;
+            END
+            $$`;
+
 /**
  * A chunk claim in one round trip, committed without waiting for a WAL flush.
  *
@@ -17,22 +35,7 @@ export class ClaimChunkFunction1795700000000 implements MigrationInterface {
     name = 'ClaimChunkFunction1795700000000'
 
     public async up(queryRunner: QueryRunner): Promise<void> {
-        await queryRunner.query(`
-            CREATE FUNCTION "claim_chunk"(p_upload_id character varying, p_chunk_index integer)
-            RETURNS TABLE ("claimed_fence" text, "recorded_sha256" character varying)
-            LANGUAGE plpgsql VOLATILE AS $$
-            BEGIN
-                PERFORM set_config('synchronous_commit', 'off', true);
-                -- A chunk already recorded needs no claim (its retries only compare), so none is left behind.
-                INSERT INTO "chunk_claims" AS c ("upload_id", "chunk_index")
-                    SELECT p_upload_id, p_chunk_index
-                    WHERE NOT EXISTS (SELECT 1 FROM "upload_chunks" u WHERE u."upload_id" = p_upload_id AND u."chunk_index" = p_chunk_index)
-                    ON CONFLICT ("upload_id", "chunk_index") DO UPDATE SET "fence" = EXCLUDED."fence", "claimed_at" = now()
-                    RETURNING c."fence"::text INTO claimed_fence;
-                SELECT u."sha256" INTO recorded_sha256 FROM "upload_chunks" u WHERE u."upload_id" = p_upload_id AND u."chunk_index" = p_chunk_index;
-                RETURN NEXT;
-            END
-            $$`);
+        await queryRunner.query(CREATE_CLAIM_CHUNK);
     }
 
     public async down(queryRunner: QueryRunner): Promise<void> {

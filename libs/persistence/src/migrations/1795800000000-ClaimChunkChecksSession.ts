@@ -1,4 +1,5 @@
 import { MigrationInterface, QueryRunner } from "typeorm";
+import { CREATE_CLAIM_CHUNK } from "./1795700000000-ClaimChunkFunction";
 
 /**
  * claim_chunk also answers the session's status (`expired` once past its expiry), and claims
@@ -37,21 +38,7 @@ export class ClaimChunkChecksSession1795800000000 implements MigrationInterface 
 
     public async down(queryRunner: QueryRunner): Promise<void> {
         await queryRunner.query(`DROP FUNCTION "claim_chunk"(character varying, integer)`);
-        await queryRunner.query(`
-            CREATE FUNCTION "claim_chunk"(p_upload_id character varying, p_chunk_index integer)
-            RETURNS TABLE ("claimed_fence" text, "recorded_sha256" character varying)
-            LANGUAGE plpgsql VOLATILE AS $$
-            BEGIN
-                PERFORM set_config('synchronous_commit', 'off', true);
-                INSERT INTO "chunk_claims" AS c ("upload_id", "chunk_index")
-                    SELECT p_upload_id, p_chunk_index
-                    WHERE NOT EXISTS (SELECT 1 FROM "upload_chunks" u WHERE u."upload_id" = p_upload_id AND u."chunk_index" = p_chunk_index)
-                    ON CONFLICT ("upload_id", "chunk_index") DO UPDATE SET "fence" = EXCLUDED."fence", "claimed_at" = now()
-                    RETURNING c."fence"::text INTO claimed_fence;
-                SELECT u."sha256" INTO recorded_sha256 FROM "upload_chunks" u WHERE u."upload_id" = p_upload_id AND u."chunk_index" = p_chunk_index;
-                RETURN NEXT;
-            END
-            $$`);
+        await queryRunner.query(CREATE_CLAIM_CHUNK);
     }
 
 }
