@@ -142,6 +142,7 @@ async function runRounds(settings, files, workDir, service, tus, bare, runs) {
     runs.rawWriteSyncEachChunk.push(await rawWrite({ syncEveryChunk: true }));
     runs.rawWriteSyncAtEnd.push(await rawWrite({ syncEveryChunk: false }));
     runs.rawWriteDirect.push(await rawWrite({ syncEveryChunk: true, direct: true }));
+    runs.rawWriteDirectSyncAtEnd.push(await rawWrite({ syncEveryChunk: false, direct: true }));
     runs.sha256.push(await settled(() => measure.sha256Pass(filePath)));
     runs.httpAlone.push(await settled(() => measure.bareUpload({ url: bare.discardUrl, filePath, fileSize: settings.fileSize, chunkSize: settings.chunkSize })));
     runs.bare.push(await settled(() => measure.bareUpload({ ...bare, filePath, fileSize: settings.fileSize, chunkSize: settings.chunkSize })));
@@ -205,7 +206,7 @@ async function main() {
   const bare = await startBare(workDir);
   await warmUp(service, files[settings.concurrent.fileSize], settings);
 
-  const runs = { rawWriteSyncEachChunk: [], rawWriteSyncAtEnd: [], rawWriteDirect: [], sha256: [], httpAlone: [], bare: [], tus: [], tusSameReading: [], single: [], parallel: [], sdk: [], singleSmall: [], concurrent: [] };
+  const runs = { rawWriteSyncEachChunk: [], rawWriteSyncAtEnd: [], rawWriteDirect: [], rawWriteDirectSyncAtEnd: [], sha256: [], httpAlone: [], bare: [], tus: [], tusSameReading: [], single: [], parallel: [], sdk: [], singleSmall: [], concurrent: [] };
   await runRounds(settings, files, workDir, service, tus, bare, runs);
   await runSmallFile(settings, files, service, runs);
   await runConcurrent(settings, files, service, runs);
