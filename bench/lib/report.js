@@ -59,15 +59,16 @@ function summarize(runs) {
     // Errors are summed, not a median: one error in any run is a failure.
     concurrentErrors: runs.concurrent.reduce((sum, r) => sum + r.errorCount, 0),
   };
+  // What the target against tus asks of one stream, next to what the disk itself does: with a
+  // flush per chunk (as the service must before each ack) and with one flush at the end.
+  const tusTarget = m.tus * TARGETS.singleVsTus;
   const ratios = {
     singleVsTus: m.single / m.tus,
     singleVsTusSameReading: m.single / m.tusSameReading,
     tusSameReadingVsTus: m.tusSameReading / m.tus,
-    // What the target against tus asks of one stream, next to what the disk itself does: with a
-    // flush per chunk (as the service must before each ack) and with one flush at the end.
-    tusTargetMibPerSecond: m.tus * TARGETS.singleVsTus,
-    tusTargetVsRawWriteDirect: (m.tus * TARGETS.singleVsTus) / m.rawWriteDirect,
-    tusTargetVsRawWriteDirectSyncAtEnd: (m.tus * TARGETS.singleVsTus) / m.rawWriteDirectSyncAtEnd,
+    tusTargetMibPerSecond: tusTarget,
+    tusTargetVsRawWriteDirect: tusTarget / m.rawWriteDirect,
+    tusTargetVsRawWriteDirectSyncAtEnd: tusTarget / m.rawWriteDirectSyncAtEnd,
     singleVsRawWrite: m.single / m.rawWriteSyncEachChunk,
     singleVsRawWriteSyncAtEnd: m.single / m.rawWriteSyncAtEnd,
     singleVsRawWriteDirect: m.single / m.rawWriteDirect,
