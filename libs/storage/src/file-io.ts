@@ -9,16 +9,16 @@ import { join } from 'node:path';
 
 /**
  * Direct I/O: the size of each page-aligned batch, so of the largest write. Every write is a
- * hand-off to libuv's thread pool and back, which on a busy 2-core machine costs more than the
- * copy: in A/B runs on one stream, 4 MiB batches beat 1 MiB ones, and 2 MiB did as well as 4
- * with half the memory (the pool keeps what concurrent chunks took).
+ * hand-off to libuv's thread pool and back, which on a busy machine can cost more than the
+ * copy, so batches are large; larger ones than this measured no faster and only took more
+ * memory (the pool keeps what concurrent chunks took).
  */
 export const DIRECT_BATCH_BYTES = 2 * 1024 * 1024;
 /**
  * Direct I/O: the most bytes left for the last write of a body of known length. The
  * acknowledgement waits for that write, so the batch that would reach into these bytes stops
- * short of them (an 8 MiB chunk goes out as 2, 2, 2, 1.5 MiB and 512 KiB): one stream ran
- * 4–20% faster than with a full batch last. A body that fits one batch is one write.
+ * short of them (an 8 MiB chunk goes out as 2, 2, 2, 1.5 MiB and 512 KiB), and little is left
+ * to write once the last byte has arrived. A body that fits one batch is one write.
  */
 export const LAST_WRITE_BYTES = 512 * 1024;
 /** Page-cache writes: bytes gathered before each writev. */
@@ -26,8 +26,7 @@ export const WRITE_BATCH_BYTES = 1024 * 1024;
 /**
  * Bytes written between flushes started while the body still arrives. The ack waits for one
  * fdatasync, and its cost grows with what is unflushed: dirty pages, and for direct writes the
- * disk's own write cache (on a 2-core VM's virtual disk, 8 ms after an 8 MiB chunk's direct
- * writes, 2 ms when all but its last write had been flushed ahead).
+ * disk's own write cache. Flushing ahead leaves the final fdatasync only the last writes.
  */
 export const FLUSH_AHEAD_BYTES = 2 * 1024 * 1024;
 /** Direct I/O offsets, lengths and memory start on multiples of this: a page, the largest logical block size in common use. */

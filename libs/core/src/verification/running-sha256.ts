@@ -19,9 +19,9 @@ export interface RunningSha256 {
 
 const KiB = 1024;
 /**
- * Bytes handed to the thread at a time. Each hand-off wakes the thread, which on a busy 2-core
- * machine costs about as much as hashing a few hundred KiB: 1 MiB blocks uploaded faster than
- * 512 KiB ones.
+ * Bytes handed to the thread at a time. Each hand-off wakes the thread, which on a busy machine
+ * is not cheap next to hashing the block itself: larger blocks mean fewer hand-offs per chunk,
+ * and the ring (RING_BLOCKS of them) bounds the memory.
  */
 const BLOCK_BYTES = 1024 * KiB;
 /** Blocks of one hash's ring: some being hashed, one filling, so the main thread rarely waits. */

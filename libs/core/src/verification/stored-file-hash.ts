@@ -13,7 +13,8 @@ const MiB = 1024 * 1024;
 const BLOCK_BYTES = MiB;
 /**
  * Reads kept in flight ahead of the hashing. Direct I/O has no kernel read-ahead: with one
- * read at a time the pass waits on the disk about as long as it hashes.
+ * read at a time the pass would wait for the disk between blocks instead of hashing while the
+ * next ones are read.
  */
 const READS_AHEAD = 4;
 /** Blocks shared with the chunk-hash thread: those being read, one or two being hashed, spares. */
@@ -68,9 +69,9 @@ const spareBlocks = new SpareMemory(() => pageAlignedMemory(BLOCK_BYTES));
 const spareRings = new SpareMemory(() => pageAlignedMemory(RING_BLOCKS * BLOCK_BYTES, true) as SharedArrayBuffer);
 
 /**
- * Chunk-hash threads kept from one verification to the next: a new thread takes about 70 ms
- * to start, which the pass would spend waiting for it. An idle thread does not keep the
- * process alive.
+ * Chunk-hash threads kept from one verification to the next: starting a thread takes a
+ * while, which the pass would spend waiting for it. An idle thread does not keep the process
+ * alive.
  */
 class ChunkHashThreads {
   private readonly idle: Worker[] = [];
