@@ -1,4 +1,3 @@
-# syntax=docker/dockerfile:1
 # One image for every role: the API (default CMD), the worker and the one-shot migration
 # (docker-compose.yml overrides the command for those two).
 ARG NODE_IMAGE=node:24-bookworm-slim

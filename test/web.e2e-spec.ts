@@ -18,9 +18,8 @@ const VIEWPORT = { width: 1024, height: 768 };
 const SCREENSHOT = join(__dirname, '..', 'test-results', 'web-finished.png');
 const API_KEY = 'web-test-key-0123456789abcdef';
 
-const hasChromium = existsSync(CHROMIUM);
-if (!hasChromium) console.warn(`Skipping the web page tests: ${CHROMIUM} is missing (install Debian's chromium package).`);
-const describeInBrowser = hasChromium ? describe : describe.skip;
+// `npm test` installs it (scripts/test-prerequisites.js); a missing browser fails, never skips.
+if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: run \`npm test\`, which installs Debian's chromium, or apt-get install chromium.`);
 
 /** One headless Chromium for the file, a fresh context (storage, downloads) per test. */
 function useBrowser(): { context: () => BrowserContext } {
@@ -102,7 +101,7 @@ describe('the web page is served at /', () => {
   });
 });
 
-describeInBrowser('the web page in Chromium', () => {
+describe('the web page in Chromium', () => {
   const ctx = useStack();
   const browser = useBrowser();
   let dir: string;
@@ -180,7 +179,7 @@ describeInBrowser('the web page in Chromium', () => {
   });
 });
 
-describeInBrowser('the web page against a server with API keys', () => {
+describe('the web page against a server with API keys', () => {
   const ctx = useStack({ workers: 0, env: { API_KEYS: API_KEY } });
   const browser = useBrowser();
   let dir: string;

@@ -101,15 +101,15 @@ function postgresGid(): number {
   return Number(execFileSync('id', ['-g', 'postgres']).toString().trim());
 }
 
-/** A small tmpfs to fill up, for storage-full tests; null when this user cannot mount. */
-export function mountSmallTmpfs(sizeBytes: number): { path: string; unmount: () => void } | null {
-  if (process.getuid?.() !== 0) return null;
+/** A small tmpfs to fill up, for storage-full tests; throws when this user cannot mount one. */
+export function mountSmallTmpfs(sizeBytes: number): { path: string; unmount: () => void } {
+  if (process.getuid?.() !== 0) throw new Error('the storage-full test mounts a small tmpfs, which needs root: run the fault suite as root');
   const path = mkdtempSync(join(tmpdir(), 'ru-tmpfs-'));
   try {
     execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${sizeBytes}`, 'tmpfs', path], { stdio: 'pipe' });
-  } catch {
+  } catch (error) {
     rmSync(path, { recursive: true, force: true });
-    return null;
+    throw new Error(`could not mount a ${sizeBytes}-byte tmpfs for the storage-full test: ${(error as Error).message}`);
   }
   return {
     path,
