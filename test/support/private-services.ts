@@ -109,7 +109,7 @@ export function mountSmallTmpfs(sizeBytes: number): { path: string; unmount: () 
     execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${sizeBytes}`, 'tmpfs', path], { stdio: 'pipe' });
   } catch (error) {
     rmSync(path, { recursive: true, force: true });
-    throw new Error(`could not mount a ${sizeBytes}-byte tmpfs for the storage-full test: ${(error as Error).message}`);
+    throw new Error(`could not mount a ${sizeBytes}-byte tmpfs for the storage-full test: ${(error as Error).message}`, { cause: error });
   }
   return {
     path,
