@@ -33,8 +33,9 @@ describe(loadConfig.name, () => {
       apiKeys: [],
       workerConcurrency: 2,
       chunkLeaseTtlMs: 30_000,
+      replicaLivenessTtlMs: 2_000,
       maintenanceIntervalMs: 60_000,
-      workerLockDurationMs: 30_000,
+      workerLockDurationMs: 4_000,
       bodyIdleTimeoutMs: 20_000,
       corsOrigins: [],
       trustProxy: false,
@@ -229,6 +230,7 @@ describe(loadConfig.name, () => {
 
     it.each([
       ['CHUNK_LEASE_TTL', '100ms', 'chunkLeaseTtlMs', 100],
+      ['REPLICA_LIVENESS_TTL', '500ms', 'replicaLivenessTtlMs', 500],
       ['MAINTENANCE_INTERVAL', '5m', 'maintenanceIntervalMs', 300_000],
       ['WORKER_LOCK_DURATION', '500ms', 'workerLockDurationMs', 500],
       ['BODY_IDLE_TIMEOUT', '2s', 'bodyIdleTimeoutMs', 2000],
@@ -245,6 +247,7 @@ describe(loadConfig.name, () => {
       ['UPLOAD_TTL', 'forever'],
       ['UPLOAD_TTL', 'h'],
       ['CHUNK_LEASE_TTL', '99ms'],
+      ['REPLICA_LIVENESS_TTL', '199ms'],
       ['MAINTENANCE_INTERVAL', '0s'],
       ['WORKER_LOCK_DURATION', '499ms'],
     ])('rejects %s=%p with its minimum', (name, value) => {

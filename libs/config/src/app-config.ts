@@ -33,9 +33,14 @@ export interface AppConfig {
   workerConcurrency: number;
   /** Lifetime of a chunk lease; it is renewed while the body streams. */
   chunkLeaseTtlMs: number;
+  /**
+   * How long an API replica counts as alive after its last sign of life in Redis: a replica
+   * silent for longer is taken for dead and its chunk leases are free for others.
+   */
+  replicaLivenessTtlMs: number;
   /** How often a worker expires idle sessions and re-enqueues assemblies that lost their job. */
   maintenanceIntervalMs: number;
-  /** How long a worker may go silent before its job counts as stalled. */
+  /** How long a worker may go silent before its job counts as stalled and another worker takes it over. */
   workerLockDurationMs: number;
   /**
    * How long a chunk body may go without a byte before it is answered 408 and its lease freed;
@@ -97,8 +102,9 @@ export function loadConfig(env: Env = process.env): AppConfig {
     apiKeys: read.list('API_KEYS'),
     workerConcurrency: read.integer('WORKER_CONCURRENCY', 2, 1, 64),
     chunkLeaseTtlMs: read.duration('CHUNK_LEASE_TTL', 30_000, 100),
+    replicaLivenessTtlMs: read.duration('REPLICA_LIVENESS_TTL', 2_000, 200),
     maintenanceIntervalMs: read.duration('MAINTENANCE_INTERVAL', 60_000, 100),
-    workerLockDurationMs: read.duration('WORKER_LOCK_DURATION', 30_000, 500),
+    workerLockDurationMs: read.duration('WORKER_LOCK_DURATION', 4_000, 500),
     bodyIdleTimeoutMs: read.duration('BODY_IDLE_TIMEOUT', 20_000, 100),
     corsOrigins: read.origins('CORS_ORIGINS'),
     trustProxy: read.trustProxy('TRUST_PROXY'),

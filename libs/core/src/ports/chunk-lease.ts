@@ -6,6 +6,12 @@ export interface HeldLease {
   renew(): Promise<boolean>;
   /** Gives the lease up if it is still ours (compare-and-delete). Never throws. */
   release(): Promise<void>;
+  /**
+   * False once this process may have been taken for dead by the others (a pause longer than its
+   * liveness), so the lease may have passed to another replica. Synchronous: checked before
+   * every write.
+   */
+  holderAlive(): boolean;
 }
 
 /**
@@ -14,7 +20,10 @@ export interface HeldLease {
  * not the safety guard: the unique chunk record and the worker's re-verification are.
  */
 export interface ChunkLease {
-  /** Claims the chunk for `ttlMs`, or resolves null when someone else holds it. */
+  /**
+   * Claims the chunk for `ttlMs`, or resolves null when a live holder has it. A lease whose
+   * holder died is taken over at once.
+   */
   acquire(uploadId: string, index: number, ttlMs: number): Promise<HeldLease | null>;
 
   /** Confirms the lease store answers. */

@@ -48,9 +48,9 @@ export class LeaseKeeper {
     }
   }
 
-  /** Throws unless the lease is still surely ours. */
+  /** Throws unless the lease is still surely ours and this process surely still taken for alive. */
   assertHeld(): void {
-    if (this.lost || Date.now() >= this.heldUntil) {
+    if (this.lost || Date.now() >= this.heldUntil || !this.lease.holderAlive()) {
       throw new UploadError('CHUNK_IN_PROGRESS', 'This request stalled and lost its claim on the chunk to another request; nothing was recorded. Retry it.', {}, 1);
     }
   }
