@@ -15,13 +15,13 @@ export class AssemblyProcessor {
     private readonly metrics: WorkerMetrics,
   ) {}
 
-  async process(job: Job<JobPayloads['assemble']>) {
+  async process(job: Job<JobPayloads['assemble']>, signal?: AbortSignal) {
     const { uploadId } = job.data;
     this.logger.log(`Assembling ${uploadId} (attempt ${job.attemptsMade + 1})`);
     const started = performance.now();
     let outcome: AssemblyOutcome;
     try {
-      outcome = await this.assembly.assemble(uploadId);
+      outcome = await this.assembly.assemble(uploadId, signal);
     } catch (error) {
       this.metrics.recordAssembly('error', (performance.now() - started) / 1000);
       throw error;

@@ -24,14 +24,14 @@ export class WorkerRunner implements OnApplicationShutdown {
     maintenance: MaintenanceProcessor,
   ) {
     this.handlers = {
-      assemble: (job) => assembly.process(job as Job<{ uploadId: string }>),
+      assemble: (job, signal) => assembly.process(job as Job<{ uploadId: string }>, signal),
       'expire-sessions': () => maintenance.expireSessions(),
       'requeue-stuck-assemblies': () => maintenance.requeueStuckAssemblies(),
       'sweep-orphaned-files': () => maintenance.sweepOrphanedFiles(),
     };
   }
 
-  private readonly handlers: Record<JobName, (job: Job) => Promise<unknown>>;
+  private readonly handlers: Record<JobName, (job: Job, signal?: AbortSignal) => Promise<unknown>>;
 
   /**
    * Starts taking jobs. Called by main once the shutdown hooks are in place, so no job can
@@ -43,17 +43,27 @@ export class WorkerRunner implements OnApplicationShutdown {
     }
     const concurrency: Record<QueueName, number> = { assembly: this.config.workerConcurrency, maintenance: 1 };
     for (const queueName of Object.keys(concurrency) as QueueName[]) {
-      const worker = new Worker(queueName, (job) => this.route(queueName, job), {
+      const worker = new Worker(queueName, (job, _token, signal) => this.route(queueName, job, signal), {
         connection: this.redis,
         prefix: this.config.redisPrefix,
         concurrency: concurrency[queueName],
+        // A job's lock is renewed every half lockDuration. A worker killed mid-job stops renewing
+        // it: within one lockDuration the lock lapses, and the next stalled-job check (every half
+        // lockDuration, on every replica) hands the job to another worker.
         lockDuration: this.config.workerLockDurationMs,
-        stalledInterval: this.config.workerLockDurationMs,
-        // A worker killed mid-job stalls it; another replica picks it up. Only a job that keeps
-        // killing its workers gives up.
+        stalledInterval: Math.max(250, Math.floor(this.config.workerLockDurationMs / 2)),
+        // Only a job that keeps killing its workers gives up.
         maxStalledCount: 10,
       });
       worker.on('error', (error) => this.logger.warn(`Worker ${queueName}: ${error.message}`));
+      // A worker that could not renew a lock (frozen past lockDuration, cut off from Redis) may
+      // already see its job run elsewhere: stop it here, so no job runs twice at once.
+      worker.on('lockRenewalFailed', (jobIds) => {
+        for (const jobId of jobIds) {
+          this.logger.warn(`Lost the lock on job ${jobId}: stopping it here, another worker takes it over`);
+          worker.cancelJob(jobId, 'lost its lock');
+        }
+      });
       worker.on('failed', (job, error) => this.logger.warn(`Job ${job?.name} ${job?.id} failed (attempt ${job?.attemptsMade}): ${error.message}`));
       this.workers.push(worker);
     }
@@ -74,10 +84,10 @@ export class WorkerRunner implements OnApplicationShutdown {
     }
   }
 
-  private route(queueName: QueueName, job: Job): Promise<unknown> {
+  private route(queueName: QueueName, job: Job, signal?: AbortSignal): Promise<unknown> {
     const name = job.name as JobName;
     if (JOB_QUEUE[name] !== queueName) throw new Error(`Job "${job.name}" does not belong on queue ${queueName}`);
-    return this.handlers[name](job);
+    return this.handlers[name](job, signal);
   }
 
   async onApplicationShutdown(signal?: string): Promise<void> {

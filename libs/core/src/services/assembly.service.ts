@@ -28,7 +28,11 @@ export class AssemblyService {
     @Inject(CHUNK_STORAGE) private readonly storage: ChunkStorage,
   ) {}
 
-  async assemble(uploadId: string): Promise<AssemblyOutcome> {
+  /**
+   * Verifies and publishes one upload. `signal` aborts when this worker lost the job to another
+   * one: the run then stops before its next change of state, so two runs never both act.
+   */
+  async assemble(uploadId: string, signal?: AbortSignal): Promise<AssemblyOutcome> {
     const session = await this.uploads.find(uploadId);
     if (!session) return { kind: 'skipped', reason: 'no such session' };
     if (session.status !== 'assembling') return { kind: 'skipped', reason: `session is ${session.status}` };
@@ -39,6 +43,7 @@ export class AssemblyService {
     if (!source) return this.fail(session, 'STORAGE_LOST', 'The stored bytes of this upload are gone; start a new upload.');
 
     const stored = await hashStoredFile(source.reader, session).finally(() => source.reader.close());
+    signal?.throwIfAborted();
     const { sha256 } = stored;
     const corrupt = Array.from({ length: session.totalChunks }, (_, index) => index).filter((index) => stored.chunkDigests[index] !== recorded.get(index));
 
@@ -59,6 +64,7 @@ export class AssemblyService {
     }
 
     if (!source.published) await this.storage.publish(uploadId);
+    signal?.throwIfAborted();
     const completed = await this.uploads.transition(uploadId, ['assembling'], 'completed', { sha256, completedAt: new Date(), error: null });
     if (!completed) {
       // Aborted while we worked: the abort may have run before our rename, so clean up after it.
