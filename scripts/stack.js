@@ -151,8 +151,9 @@ async function main() {
   process.on('exit', () => rmSync(workDir, { recursive: true, force: true }));
   const site = render(readFileSync(TEMPLATE, 'utf8'), {
     LISTEN_PORT: `127.0.0.1:${options.port}`,
-    UPSTREAM_SERVERS: apiPorts.map((port) => `server 127.0.0.1:${port};`).join('\n    '),
+    UPSTREAM_SERVERS: apiPorts.map((port) => `server 127.0.0.1:${port} max_fails=0;`).join('\n    '),
     RESOLVER_DIRECTIVE: '',
+    PUBLIC_METRICS: process.env.PUBLIC_METRICS ?? '',
     // A file, not /dev/stdout: nginx cannot open that when our output is a socket; it is relayed below.
     ACCESS_LOG: join(workDir, 'access.log'),
   });

@@ -2,6 +2,7 @@ import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger } from '@n
 import type { Request, Response } from 'express';
 import { ServiceUnavailableError, UploadError } from '@app/core';
 import { ERROR_STATUS } from './error-status';
+import { discardUnreadBody } from './unread-body';
 import { unavailableDependency } from './unavailable-dependency';
 
 export interface ErrorBody {
@@ -40,8 +41,16 @@ export class ErrorFilter implements ExceptionFilter {
     }
 
     const { body, retryAfterSeconds } = this.describe(exception, request);
-    if (retryAfterSeconds !== undefined) response.setHeader('Retry-After', String(retryAfterSeconds));
-    response.status(body.statusCode).json(body);
+    const answer = (bodyRead: boolean) => {
+      if (response.headersSent || request.socket.destroyed) return;
+      if (!bodyRead) response.setHeader('Connection', 'close');
+      if (retryAfterSeconds !== undefined) response.setHeader('Retry-After', String(retryAfterSeconds));
+      response.status(body.statusCode).json(body);
+    };
+    // An answer given before the body was read waits for the rest of it (within a bound), so
+    // the sender can finish its request and read the answer rather than have it reset.
+    if (request.complete) answer(true);
+    else void discardUnreadBody(request).then(answer);
   }
 
   private describe(exception: unknown, request: Request): { body: ErrorBody; retryAfterSeconds?: number } {

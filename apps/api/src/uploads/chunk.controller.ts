@@ -1,6 +1,6 @@
-import { Controller, HttpCode, Put, Req, Res } from '@nestjs/common';
+import { Controller, HttpCode, Put, Req } from '@nestjs/common';
 import { ApiBody, ApiConsumes, ApiHeaders, ApiOkResponse, ApiOperation, ApiQuery, ApiTags } from '@nestjs/swagger';
-import type { Request, Response } from 'express';
+import type { Request } from 'express';
 import { Caller, ChunkReceiver, pickChunkUploadId } from '@app/core';
 import { CurrentCaller } from '../http/caller';
 import { ApiErrors } from '../openapi/decorators';
@@ -44,24 +44,18 @@ export class ChunkController {
     'CHECKSUM_MISMATCH',
     'INSUFFICIENT_STORAGE',
   )
-  async putChunk(@Req() request: Request, @Res({ passthrough: true }) response: Response, @CurrentCaller() caller: Caller) {
+  async putChunk(@Req() request: Request, @CurrentCaller() caller: Caller) {
     const declaredLength = request.headers['content-length'];
-    try {
-      const receipt = await this.receiver.receive({
-        uploadId: pickChunkUploadId(request.query.uploadId, request.headers['upload-id']),
-        contentRange: request.headers['content-range'],
-        contentLength: declaredLength === undefined ? null : Number(declaredLength),
-        contentDigest: request.headers['content-digest'],
-        // Keep the socket open when we stop reading early, so the error answer still reaches the client.
-        body: request.iterator({ destroyOnReturn: false }),
-        caller,
-      });
-      return chunkView(receipt.session, receipt.chunkIndex);
-    } catch (error) {
-      // The rest of an unread body is of no use: close the connection after the answer
-      // instead of draining it (or waiting on a client that stalled).
-      if (!request.complete) response.setHeader('Connection', 'close');
-      throw error;
-    }
+    const receipt = await this.receiver.receive({
+      uploadId: pickChunkUploadId(request.query.uploadId, request.headers['upload-id']),
+      contentRange: request.headers['content-range'],
+      contentLength: declaredLength === undefined ? null : Number(declaredLength),
+      contentDigest: request.headers['content-digest'],
+      // Keep the socket open when we stop reading early: the error answer still has to reach
+      // the client once the rest of the body is discarded (see ErrorFilter).
+      body: request.iterator({ destroyOnReturn: false }),
+      caller,
+    });
+    return chunkView(receipt.session, receipt.chunkIndex);
   }
 }
