@@ -36,7 +36,7 @@ Options:
                      other users can read a key on the command line in \`ps\`).
   --chunk-size <N>   Bytes per chunk of a new upload (the server allows 256 KiB to 64 MiB).
   --parallel <N>     Chunks sent at once (default 4).
-  --retries <N>      Tries per request before giving up (default 6).
+  --retries <N>      Tries per request before giving up (default 8).
   --json             One JSON object per line on stdout.
   -h, --help         This text.
 

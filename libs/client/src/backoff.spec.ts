@@ -1,11 +1,11 @@
-import { backoffDelay, isRetryableAnswer, parseRetryAfter, retryDelay } from './backoff';
+import { DEFAULT_RETRY, backoffDelay, isRetryableAnswer, parseRetryAfter, retryDelay } from './backoff';
 
 const policy = { attempts: 5, baseDelayMs: 100, maxDelayMs: 1000 };
 
-describe('backoffDelay (full jitter)', () => {
-  it('draws uniformly below a ceiling that doubles each retry', () => {
-    expect([0, 1, 2, 3].map((retry) => backoffDelay(retry, policy, () => 0.5))).toEqual([50, 100, 200, 400]);
-    expect(backoffDelay(2, policy, () => 0)).toBe(0);
+describe('backoffDelay (equal jitter)', () => {
+  it('draws uniformly from the upper half of a ceiling that doubles each retry', () => {
+    expect([0, 1, 2, 3].map((retry) => backoffDelay(retry, policy, () => 0.5))).toEqual([75, 150, 300, 600]);
+    expect(backoffDelay(2, policy, () => 0)).toBe(200);
     expect(backoffDelay(2, policy, () => 0.9999)).toBe(399);
   });
 
@@ -17,7 +17,16 @@ describe('backoffDelay (full jitter)', () => {
   it('spreads clients that failed together', () => {
     const delays = new Set(Array.from({ length: 50 }, () => backoffDelay(3, policy)));
     expect(delays.size).toBeGreaterThan(10);
-    for (const delay of delays) expect(delay).toBeLessThan(800);
+    for (const delay of delays) {
+      expect(delay).toBeGreaterThanOrEqual(400);
+      expect(delay).toBeLessThan(800);
+    }
+  });
+
+  it('gives the default policy a retry budget of at least 30 s, whatever the draws', () => {
+    const retries = Array.from({ length: DEFAULT_RETRY.attempts - 1 }, (_, retry) => retry);
+    const shortest = retries.reduce((sum, retry) => sum + backoffDelay(retry, DEFAULT_RETRY, () => 0), 0);
+    expect(shortest).toBeGreaterThanOrEqual(30_000);
   });
 });
 
@@ -45,8 +54,8 @@ describe('retryDelay', () => {
   });
 
   it('falls back to jittered backoff when the server named no time, or less', () => {
-    expect(retryDelay(3, policy, null, () => 0.5)).toBe(400);
-    expect(retryDelay(3, policy, 10, () => 0.5)).toBe(400);
+    expect(retryDelay(3, policy, null, () => 0.5)).toBe(600);
+    expect(retryDelay(3, policy, 10, () => 0.5)).toBe(600);
   });
 });
 

@@ -5,15 +5,21 @@ export interface RetryPolicy {
   maxDelayMs: number;
 }
 
-export const DEFAULT_RETRY: RetryPolicy = { attempts: 6, baseDelayMs: 500, maxDelayMs: 30_000 };
+/**
+ * Eight tries wait at least about 30 s in all (at most about 60 s): longer than a load balancer
+ * keeps a failed replica out of its pool or a dead replica's chunk leases live, so a client rides
+ * through a replica's crash instead of giving up inside it.
+ */
+export const DEFAULT_RETRY: RetryPolicy = { attempts: 8, baseDelayMs: 500, maxDelayMs: 30_000 };
 
 /**
- * "Full jitter" (AWS architecture blog): a uniform wait in [0, min(max, base * 2^retry)), so
- * clients that failed together do not come back together. `retry` counts from 0.
+ * "Equal jitter" (AWS architecture blog): a wait in [c/2, c) for the ceiling
+ * c = min(max, base * 2^retry), so clients that failed together do not come back together,
+ * while the retry budget cannot shrink by chance to a few quick tries. `retry` counts from 0.
  */
 export function backoffDelay(retry: number, policy: Pick<RetryPolicy, 'baseDelayMs' | 'maxDelayMs'>, random: () => number = Math.random): number {
   const ceiling = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** retry);
-  return Math.floor(random() * ceiling);
+  return Math.floor(ceiling / 2 + (random() * ceiling) / 2);
 }
 
 /**
