@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { eventually, sleep } from '../support/processes';
 import { Stack } from '../support/stack';
 import { randomFile, rawPut, recordedChunks, sha256, useStack } from '../support/upload-client';
-import { expectDelivered } from '../support/faults';
+import { expectDelivered, putUntilAccepted } from '../support/faults';
 
 const CHUNK = 256 * 1024;
 
@@ -21,9 +21,9 @@ async function claimFence(stack: Stack, uploadId: string): Promise<string | null
  * Starts a PUT of chunk 0 with `data`, sends its first 1,000 bytes, and waits until the server
  * has taken the lease and a claim newer than any before; the caller sends the rest.
  */
-async function startWriter(stack: Stack, uploadId: string, fileSize: number, data: Buffer) {
+async function startWriter(stack: Stack, uploadId: string, fileSize: number, data: Buffer, through: Pick<Stack, 'url'> = stack) {
   const before = await claimFence(stack, uploadId);
-  const put = rawPut(stack, uploadId, { 'content-range': `bytes 0-${CHUNK - 1}/${fileSize}`, 'content-length': String(CHUNK) });
+  const put = rawPut(through, uploadId, { 'content-range': `bytes 0-${CHUNK - 1}/${fileSize}`, 'content-length': String(CHUNK) });
   put.write(data.subarray(0, 1000));
   await eventually(async () => {
     const fence = await claimFence(stack, uploadId);
@@ -47,6 +47,43 @@ describe('a writer paused past its lease (short lease TTL)', () => {
     const woken = await sleeper.finish();
     expect(woken?.status).toBe(409);
     expect(woken?.body.code).toBe('CHUNK_IN_PROGRESS');
+
+    const part = await readFile(join(ctx.stack.storageDir, 'tmp', `${uploadId}.part`));
+    expect(part.subarray(0, CHUNK).equals(file.subarray(0, CHUNK))).toBe(true);
+    expect((await ctx.client.putChunk(uploadId, file, 1, CHUNK)).status).toBe(200);
+    await expectDelivered(ctx.stack, ctx.client, uploadId, file, CHUNK);
+  });
+});
+
+/**
+ * A replica that is only paused (a long GC, SIGSTOP) past its liveness TTL is taken for dead: its
+ * lease goes to another replica's retry within seconds, though the lease TTL is 30 s. When it
+ * resumes it must not write another byte under that lease.
+ */
+describe('an API replica paused past its liveness (SIGSTOP), lease TTL at its default', () => {
+  const ctx = useStack();
+
+  it('loses the chunk to a retry on another replica within seconds and is refused when it resumes', async () => {
+    const paused = await ctx.stack.startReplica();
+    const file = randomFile(2 * CHUNK);
+    const { uploadId } = await ctx.client.create(file, { chunkSize: CHUNK });
+    const stale = Buffer.from(file.subarray(0, CHUNK)).fill(7, 1000);
+    const sleeper = await startWriter(ctx.stack, uploadId, file.length, stale, paused);
+
+    paused.process.child.kill('SIGSTOP');
+    let woken: Promise<Awaited<ReturnType<typeof sleeper.finish>>>;
+    try {
+      const pausedAt = Date.now();
+      expect((await putUntilAccepted(ctx.client, uploadId, file, 0, CHUNK)).status).toBe(200);
+      expect(Date.now() - pausedAt).toBeLessThan(5_000);
+      // The rest of the stale body waits in the socket buffers until the replica resumes.
+      woken = sleeper.finish();
+    } finally {
+      paused.process.child.kill('SIGCONT');
+    }
+    const answer = await woken!;
+    expect(answer?.status).toBe(409);
+    expect(answer?.body.code).toBe('CHUNK_IN_PROGRESS');
 
     const part = await readFile(join(ctx.stack.storageDir, 'tmp', `${uploadId}.part`));
     expect(part.subarray(0, CHUNK).equals(file.subarray(0, CHUNK))).toBe(true);

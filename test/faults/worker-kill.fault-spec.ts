@@ -1,12 +1,16 @@
 import { TestProcess, eventually, sleep } from '../support/processes';
 import { Stack } from '../support/stack';
 import { UploadClient, randomFile } from '../support/upload-client';
-import { between, expectDelivered, injections } from '../support/faults';
+import { between, describeTimes, expectDelivered, injections } from '../support/faults';
 
 const MiB = 1024 * 1024;
 const CHUNK = 8 * MiB;
 const CHUNKS_PER_FILE = 12;
 const KILLS = injections(20);
+/** Rounds of the timed takeover; more with RECOVERY_ROUNDS=<n>. */
+const RECOVERY_ROUNDS = Math.max(2, Number(process.env.RECOVERY_ROUNDS) || 0);
+/** A dead worker's assembly of a 256 MiB upload reaches `completed` within this long of the kill. */
+const TAKEOVER_BOUND_MS = 10_000;
 
 /** Uploads every chunk of `file` and resolves once the last one is acknowledged. */
 async function uploadChunks(client: UploadClient, file: Buffer): Promise<string> {
@@ -79,4 +83,44 @@ describe(`a worker killed during assembly (${KILLS} kills)`, () => {
     expect(Number(rows[0].count)).toBe(0);
     console.log(`Worker kills: ${killed}, ${landedMidAssembly} of them mid-assembly (an assembly takes ~${assemblyMs} ms here); losses: 0`);
   }, 60_000 + KILLS * 15_000);
+});
+
+/**
+ * The time a user waits: a worker killed mid-assembly of a 256 MiB upload, a new worker started at
+ * once, and the service's own settings (WORKER_LOCK_DURATION and the stalled-job check it sets;
+ * no help from the reconciler, which runs once a minute by default).
+ */
+describe(`a worker killed mid-assembly, timed (${RECOVERY_ROUNDS} rounds)`, () => {
+  let stack: Stack;
+  let client: UploadClient;
+
+  beforeAll(async () => {
+    stack = await Stack.start({ workers: 1 });
+    client = new UploadClient(stack);
+  });
+  afterAll(() => stack?.stop());
+
+  it(`reaches completed within ${TAKEOVER_BOUND_MS / 1000} s of the kill`, async () => {
+    const recoveryMs: number[] = [];
+    while (recoveryMs.length < RECOVERY_ROUNDS) {
+      const file = randomFile(32 * CHUNK);
+      const logs = new Map(stack.workers.map((worker) => [worker, worker.log.length]));
+      const uploadId = await uploadChunks(client, file);
+      const assembler = await assemblerOf(stack, uploadId, logs);
+      await sleep(between(50, 300));
+      const killedAt = Date.now();
+      await assembler.stop('SIGKILL');
+      const replacement = stack.startWorker();
+      if ((await client.status(uploadId)).body.status !== 'assembling') {
+        await replacement;
+        continue; // The assembly had finished before the kill: nothing to time.
+      }
+      await client.waitForStatus(uploadId, ['completed', 'failed'], 60_000);
+      recoveryMs.push(Date.now() - killedAt);
+      await expectDelivered(stack, client, uploadId, file, CHUNK);
+      await replacement;
+    }
+    console.log(`Worker kill -9 mid-assembly of 256 MiB to completed: ${describeTimes(recoveryMs)}; bound ${TAKEOVER_BOUND_MS / 1000} s`);
+    expect(Math.max(...recoveryMs)).toBeLessThanOrEqual(TAKEOVER_BOUND_MS);
+  }, 120_000 + RECOVERY_ROUNDS * 60_000);
 });

@@ -11,6 +11,14 @@ export function injections(minimum: number): number {
   return Number.isSafeInteger(asked) && asked > minimum ? asked : minimum;
 }
 
+/** Recovery times for the suite's log: "min / median / max" in seconds. */
+export function describeTimes(milliseconds: number[]): string {
+  if (milliseconds.length === 0) return 'none measured';
+  const sorted = [...milliseconds].sort((a, b) => a - b);
+  const seconds = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
+  return `min ${seconds(sorted[0])}, median ${seconds(sorted[Math.floor(sorted.length / 2)])}, max ${seconds(sorted[sorted.length - 1])}`;
+}
+
 /** A random integer in [min, max]. */
 export function between(min: number, max: number): number {
   return randomInt(min, max + 1);

@@ -76,8 +76,6 @@ export class Stack {
       REDIS_PREFIX: `ru-e2e-${runId}-${n}`,
       STORAGE_DIR: storageDir,
       PORT: String(port),
-      // Short enough that a killed worker's job is picked up again within seconds.
-      WORKER_LOCK_DURATION: '2s',
       // Many workers share this machine: a test that reads worker metrics gives a free port.
       METRICS_PORT: 'off',
       NO_COLOR: '1',
