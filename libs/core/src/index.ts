@@ -13,6 +13,7 @@ export * from './rules/upload-status';
 export * from './ports/upload.repository';
 export * from './ports/chunk-storage';
 export * from './ports/page-aligned-memory';
+export * from './ports/upload-storage';
 export * from './ports/chunk-lease';
 export * from './ports/assembly-queue';
 export * from './services/upload.service';
