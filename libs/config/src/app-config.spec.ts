@@ -33,7 +33,7 @@ describe(loadConfig.name, () => {
       apiKeys: [],
       workerConcurrency: 2,
       chunkLeaseTtlMs: 30_000,
-      replicaLivenessTtlMs: 2_000,
+      replicaLivenessTtlMs: 1_500,
       maintenanceIntervalMs: 60_000,
       workerLockDurationMs: 4_000,
       bodyIdleTimeoutMs: 20_000,

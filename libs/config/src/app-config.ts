@@ -102,7 +102,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
     apiKeys: read.list('API_KEYS'),
     workerConcurrency: read.integer('WORKER_CONCURRENCY', 2, 1, 64),
     chunkLeaseTtlMs: read.duration('CHUNK_LEASE_TTL', 30_000, 100),
-    replicaLivenessTtlMs: read.duration('REPLICA_LIVENESS_TTL', 2_000, 200),
+    replicaLivenessTtlMs: read.duration('REPLICA_LIVENESS_TTL', 1_500, 200),
     maintenanceIntervalMs: read.duration('MAINTENANCE_INTERVAL', 60_000, 100),
     workerLockDurationMs: read.duration('WORKER_LOCK_DURATION', 4_000, 500),
     bodyIdleTimeoutMs: read.duration('BODY_IDLE_TIMEOUT', 20_000, 100),
