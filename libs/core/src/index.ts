@@ -10,6 +10,7 @@ export * from './rules/file-name';
 export * from './rules/initiate-request';
 export * from './rules/metered-body';
 export * from './rules/upload-status';
+export * from './rules/tus-headers';
 export * from './ports/upload.repository';
 export * from './ports/chunk-storage';
 export * from './ports/page-aligned-memory';
