@@ -1,3 +1,5 @@
+import { rm } from 'node:fs/promises';
+import { join } from 'node:path';
 import { eventually, freePort, sleep } from './support/processes';
 import { Stack } from './support/stack';
 import { UploadClient, randomFile, sha256 } from './support/upload-client';
@@ -81,6 +83,18 @@ describe('webhooks', () => {
     expect(delivery.event.type).toBe('upload.failed');
     expect(delivery.event.data).toEqual(status);
     expect(delivery.event.data.error).toEqual(expect.objectContaining({ code: 'CHECKSUM_MISMATCH' }));
+  });
+
+  it('sends upload.failed for an upload the API failed because its stored bytes were lost', async () => {
+    const file = randomFile(2 * CHUNK);
+    const { uploadId } = await client.create(file, { chunkSize: CHUNK });
+    await rm(join(stack.storageDir, 'tmp', `${uploadId}.part`));
+    expect((await client.putChunk(uploadId, file, 0, CHUNK)).body.code).toBe('UPLOAD_NOT_ACCEPTING');
+    const [delivery] = await receiver.waitFor(uploadId);
+
+    expect(delivery.verified).toBe(true);
+    expect(delivery.event).toMatchObject({ type: 'upload.failed', data: { uploadId, status: 'failed', error: { code: 'STORAGE_LOST' } } });
+    expect(delivery.event.data).toEqual((await client.status(uploadId)).body);
   });
 
   it('cuts an attempt that gets no answer at 15 s and tries again', async () => {
