@@ -1,11 +1,20 @@
+import { execFile } from 'node:child_process';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { eventually, freePort, sleep } from './support/processes';
 import { Stack } from './support/stack';
 import { UploadClient, randomFile, sha256 } from './support/upload-client';
 import { WebhookReceiver, newWebhookSecret } from './support/webhook-receiver';
 
 const CHUNK = 256 * 1024;
+const CLI = join(__dirname, '..', 'dist', 'apps', 'cli', 'src', 'main.js');
+
+/** Runs the CLI to the end; its stdout is not a terminal, so it prints JSON lines. */
+async function cli(args: string[], env: Record<string, string>): Promise<Record<string, any>[]> {
+  const { stdout } = await promisify(execFile)(process.execPath, [CLI, ...args], { env: { PATH: process.env.PATH, ...env } });
+  return stdout.split('\n').filter(Boolean).map((line) => JSON.parse(line));
+}
 const PUBLIC_BASE_URL = 'https://uploads.example.com';
 
 /** Uploads a two-chunk file; the last chunk starts its assembly. */
@@ -167,10 +176,14 @@ describe('dead webhook events', () => {
       expect(response.body.code).toBe('UPLOAD_NOT_FOUND');
     }
 
+    const cliEnv = { RESUMABLE_UPLOAD_ENDPOINT: stack.baseUrl, RESUMABLE_UPLOAD_API_KEY: OWNER };
+    expect(await cli(['events', uploadId], cliEnv)).toEqual([{ uploadId, ...dead.events[0] }]);
+
     receiver.answer = () => ({ status: 200 });
-    const redelivered = await owner.call('POST', `/resumable-upload/uploads/${uploadId}/events/redeliver`);
-    expect(redelivered.status).toBe(200);
-    expect(redelivered.body.events).toEqual([expect.objectContaining({ id: dead.events[0].id, state: 'pending' })]);
+    const redelivered = await cli(['redeliver', uploadId], cliEnv);
+    expect(redelivered).toEqual([expect.objectContaining({ uploadId, id: dead.events[0].id, state: 'pending' })]);
+    const again = await owner.call('POST', `/resumable-upload/uploads/${uploadId}/events/redeliver`);
+    expect(again).toMatchObject({ status: 200, body: { uploadId, events: [] } });
     const deliveries = await receiver.waitFor(uploadId, attempts.length + 1);
     expect(deliveries.at(-1)).toMatchObject({ id: dead.events[0].id, verified: true });
     await eventually(async () => {
