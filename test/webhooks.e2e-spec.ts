@@ -82,6 +82,17 @@ describe('webhooks', () => {
     expect(await storedEvents(stack, uploadId)).toBe(0);
   });
 
+  it('waits as long as Retry-After says on a 429', async () => {
+    // Longer than any first backoff (at most 5 s), so only Retry-After explains the wait.
+    receiver.answer = (_, attempt) => (attempt === 1 ? { status: 429, headers: { 'retry-after': '8' } } : { status: 204 });
+    const uploadId = await uploadFile(client);
+    const [first, second] = await receiver.waitFor(uploadId, 2);
+
+    expect(second.id).toBe(first.id);
+    expect(second.receivedAt - first.receivedAt).toBeGreaterThanOrEqual(8_000);
+    expect(second.receivedAt - first.receivedAt).toBeLessThan(11_000);
+  });
+
   it('sends upload.failed with its error code when the declared SHA-256 differs', async () => {
     const uploadId = await uploadFile(client, { sha256: sha256(Buffer.from('another file')) });
     const status = await client.waitForStatus(uploadId, ['failed', 'completed']);
