@@ -232,8 +232,8 @@ export class PostgresUploadRepository implements UploadRepository {
     // without the other: no crash or restart between the two can lose an event or invent one.
     const sql = this.recordEvents && EVENT_STATUSES.includes(to)
       ? `WITH updated AS (${update}), recorded AS (
-           INSERT INTO webhook_events (upload_id, type, upload_snapshot)
-           SELECT id, 'upload.' || status, to_jsonb(updated) - 'idempotency_key' - 'request_hash' FROM updated
+           INSERT INTO webhook_events (id, upload_id, type, upload_snapshot)
+           SELECT 'msg_' || replace(gen_random_uuid()::text, '-', ''), id, 'upload.' || status, to_jsonb(updated) - 'idempotency_key' - 'request_hash' FROM updated
          )
          SELECT * FROM updated`
       : update;

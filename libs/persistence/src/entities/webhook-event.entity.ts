@@ -11,7 +11,8 @@ import { UploadEntity } from './upload.entity';
 @Index('webhook_events_upload_id_idx', ['uploadId'])
 @Check('webhook_events_state_check', `"state" IN ('pending', 'dead')`)
 export class WebhookEventEntity {
-  @PrimaryColumn({ type: 'varchar', length: 40, default: () => `('msg_' || replace(gen_random_uuid()::text, '-', ''))`, primaryKeyConstraintName: 'PK_webhook_events' })
+  /** The `webhook-id`: `msg_` and a random UUID's hex digits. */
+  @PrimaryColumn({ type: 'varchar', length: 40, primaryKeyConstraintName: 'PK_webhook_events' })
   id!: string;
 
   @Column({ name: 'upload_id', type: 'varchar', length: 22 })
