@@ -1,7 +1,7 @@
 import { DynamicModule, MiddlewareConsumer, Module, NestModule, RequestMethod } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD } from '@nestjs/core';
 import { AppConfig, ConfigModule } from '@app/config';
-import { ChunkReceiver, UploadService } from '@app/core';
+import { ChunkReceiver, UploadEventsService, UploadService } from '@app/core';
 import { PersistenceModule } from '@app/persistence';
 import { QueueModule } from '@app/queue';
 import { StorageModule } from '@app/storage';
@@ -15,6 +15,7 @@ import { MetricsController } from './metrics/metrics.controller';
 import { UploadCounts } from './metrics/upload-counts';
 import { ChunkController } from './uploads/chunk.controller';
 import { UploadController } from './uploads/upload.controller';
+import { UploadEventsController } from './uploads/upload-events.controller';
 import { ROUTE_PREFIX } from './uploads/upload-views';
 import { WebPageModule } from './web/web-page.module';
 
@@ -25,9 +26,10 @@ export class ApiModule implements NestModule {
     return {
       module: ApiModule,
       imports: [ConfigModule.forRoot(config), requestLogging(config), PersistenceModule, StorageModule, QueueModule.forRole('producer', 'api'), WebPageModule],
-      controllers: [UploadController, ChunkController, HealthController, MetricsController],
+      controllers: [UploadController, UploadEventsController, ChunkController, HealthController, MetricsController],
       providers: [
         UploadService,
+        UploadEventsService,
         ChunkReceiver,
         ApiMetrics,
         UploadCounts,

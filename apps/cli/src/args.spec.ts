@@ -25,6 +25,11 @@ describe('parseCommandLine', () => {
     expect(() => parseCommandLine(argv, {})).toThrow(message);
   });
 
+  it.each(['events', 'redeliver'])('reads %s with the upload id', (name) => {
+    expect(parseCommandLine([name, 'id', ...ENDPOINT, '--json'], {})).toEqual({ name, uploadId: 'id', json: true, connection: { endpoint: 'http://uploads.test', retries: undefined } });
+    expect(() => parseCommandLine([name, ...ENDPOINT], {})).toThrow(new RegExp(`${name} takes <uploadId>`));
+  });
+
   it('takes an upload id that starts with a dash after --', () => {
     expect(parseCommandLine(['status', ...ENDPOINT, '--', '-AbCdEfGhIjKlMnOpQrStU'], {})).toMatchObject({ name: 'status', uploadId: '-AbCdEfGhIjKlMnOpQrStU' });
   });

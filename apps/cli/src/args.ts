@@ -11,7 +11,7 @@ export interface Connection {
 export type Command =
   | { name: 'help' }
   | { name: 'upload'; file: string; connection: Connection; chunkSize?: number; parallel?: number; json: boolean }
-  | { name: 'status' | 'wait'; uploadId: string; connection: Connection; json: boolean }
+  | { name: 'status' | 'wait' | 'events' | 'redeliver'; uploadId: string; connection: Connection; json: boolean }
   | { name: 'download'; uploadId: string; out: string; connection: Connection; json: boolean };
 
 /** The command line cannot be understood: say why, show the usage, exit 2. */
@@ -21,7 +21,9 @@ export const USAGE = `Usage:
   resumable-upload upload <file> --endpoint <url> [--chunk-size N] [--parallel N] [--retries N] [--api-key K] [--json]
   resumable-upload status <uploadId> --endpoint <url> [--json]
   resumable-upload wait <uploadId> --endpoint <url> [--json]
-  resumable-upload download <uploadId> <out> --endpoint <url> [--json]`;
+  resumable-upload download <uploadId> <out> --endpoint <url> [--json]
+  resumable-upload events <uploadId> --endpoint <url> [--json]
+  resumable-upload redeliver <uploadId> --endpoint <url> [--json]`;
 
 export const HELP = `${USAGE}
 
@@ -29,6 +31,8 @@ export const HELP = `${USAGE}
   status    prints an upload's status (JSON unless stdout is a terminal)
   wait      polls until the upload is completed (exit 0) or failed, aborted or expired (exit 1)
   download  writes the assembled file to <out>, checking its SHA-256 first
+  events    lists the upload's webhook events not delivered yet (pending or dead) and why
+  redeliver sends the upload's dead webhook events again
 
 Options:
   --endpoint <url>   The service's base URL (or RESUMABLE_UPLOAD_ENDPOINT).
@@ -56,7 +60,7 @@ const OPTIONS = {
 } as const;
 
 // How many positionals each command takes after its name, and what they are called.
-const POSITIONALS: Record<string, string[]> = { upload: ['file'], status: ['uploadId'], wait: ['uploadId'], download: ['uploadId', 'out'] };
+const POSITIONALS: Record<string, string[]> = { upload: ['file'], status: ['uploadId'], wait: ['uploadId'], download: ['uploadId', 'out'], events: ['uploadId'], redeliver: ['uploadId'] };
 
 type Values = ReturnType<typeof parseOptions>['values'];
 
@@ -85,7 +89,7 @@ export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv): Comman
   }
   rejectUploadOnlyOptions(values, name);
   if (name === 'download') return { name, uploadId: rest[0], out: rest[1], connection, json };
-  return { name: name as 'status' | 'wait', uploadId: rest[0], connection, json };
+  return { name: name as 'status' | 'wait' | 'events' | 'redeliver', uploadId: rest[0], connection, json };
 }
 
 function connectionFrom(values: Values, env: NodeJS.ProcessEnv): Connection {

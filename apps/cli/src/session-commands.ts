@@ -1,22 +1,24 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { open, rename, rm, stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { ApiErrorBody, DEFAULT_RETRY, UploadApi, UploadFailedError, UploadStatus } from '../../../libs/client/src/node';
+import { ApiErrorBody, DEFAULT_RETRY, UndeliveredEvent, UploadApi, UploadFailedError, UploadStatus } from '../../../libs/client/src/node';
 import { Command, Connection, UsageError } from './args';
 import { EXIT } from './exit-codes';
 import { describeFailure } from './failures';
 import { formatBytes } from './format';
 import { failureLines, Output } from './reporters';
 
-type SessionCommand = Extract<Command, { name: 'status' | 'wait' | 'download' }>;
+type SessionCommand = Extract<Command, { name: 'status' | 'wait' | 'download' | 'events' | 'redeliver' }>;
 
 const WAIT_POLL_MS = 1000;
 const FINISHED = ['completed', 'failed', 'aborted', 'expired'];
 
-/** status, wait and download: they read one session by id. */
+/** status, wait, download, events and redeliver: they act on one session by id. */
 export async function runSessionCommand(command: SessionCommand, output: Output, signal: AbortSignal): Promise<number> {
   try {
     if (command.name === 'download') return await download(command, output, signal);
+    if (command.name === 'events') return showEvents(command.json, command.uploadId, await api(command.connection).events(command.uploadId, signal), output, 'not delivered');
+    if (command.name === 'redeliver') return showEvents(command.json, command.uploadId, await api(command.connection).redeliverEvents(command.uploadId, signal), output, 'sent again');
     if (command.name === 'wait') return showFinished(command.json, await waitUntilFinished(command.connection, command.uploadId, signal), output);
     return showStatus(command.json, await currentStatus(command.connection, command.uploadId, signal), output);
   } catch (error) {
@@ -51,6 +53,24 @@ async function waitUntilFinished(connection: Connection, uploadId: string, signa
 function showStatus(json: boolean, status: UploadStatus, output: Output): number {
   const humanReader = !json && (output.stdout as { isTTY?: boolean }).isTTY;
   output.stdout.write(humanReader ? summary(status) : `${JSON.stringify(status)}\n`);
+  return EXIT.done;
+}
+
+/** One JSON line per event for scripts, one readable line per event for a person. */
+function showEvents(json: boolean, uploadId: string, events: UndeliveredEvent[], output: Output, what: string): number {
+  const humanReader = !json && (output.stdout as { isTTY?: boolean }).isTTY;
+  if (!humanReader) {
+    for (const event of events) output.stdout.write(`${JSON.stringify({ uploadId, ...event })}
+`);
+    return EXIT.done;
+  }
+  if (events.length === 0) output.stdout.write(`Upload ${uploadId}: no webhook event ${what}.
+`);
+  for (const event of events) {
+    const next = event.state === 'dead' ? 'dead' : `pending, next try ${event.nextAttemptAt}`;
+    output.stdout.write(`${event.id} ${event.type}: ${next}, ${event.attempts} attempt(s)${event.lastError ? `, last: ${event.lastError}` : ''}
+`);
+  }
   return EXIT.done;
 }
 

@@ -4,6 +4,7 @@ import { NestFactory } from '@nestjs/core';
 import { Logger as PinoLogger } from 'nestjs-pino';
 import { ConfigValidationError, loadConfig } from '@app/config';
 import { WorkerModule } from './worker.module';
+import { WebhookPoller } from './webhooks/webhook-poller';
 import { WorkerRunner } from './worker-runner';
 
 async function bootstrap(): Promise<void> {
@@ -14,7 +15,9 @@ async function bootstrap(): Promise<void> {
   // Runs onApplicationShutdown (worker.close()) on SIGTERM/SIGINT.
   app.enableShutdownHooks();
   await app.get(WorkerRunner).start();
-  new Logger('Worker').log(`Worker ready (assembly concurrency ${config.workerConcurrency})`);
+  app.get(WebhookPoller).start();
+  const webhooks = config.webhook ? `, events to ${new URL(config.webhook.url).origin}` : '';
+  new Logger('Worker').log(`Worker ready (assembly concurrency ${config.workerConcurrency}${webhooks})`);
 }
 
 bootstrap().catch((error: unknown) => {

@@ -47,6 +47,17 @@ export interface InitiateAnswer {
   totalChunks: number;
 }
 
+/** An upload's webhook event not delivered yet: being retried (`pending`), or given up on (`dead`). */
+export interface UndeliveredEvent {
+  id: string;
+  type: 'upload.completed' | 'upload.failed';
+  state: 'pending' | 'dead';
+  attempts: number;
+  occurredAt: string;
+  nextAttemptAt: string | null;
+  lastError: string | null;
+}
+
 /** A chunk answer: accepted, or refused because the session already moved on to assembling. */
 export type ChunkOutcome = 'stored' | 'not-accepting';
 
@@ -106,6 +117,18 @@ export class UploadApi {
     // A failed session refuses complete: its status says why.
     if (answer.status === 409 && answer.body?.code === 'UPLOAD_NOT_ACCEPTING') return { incomplete: false, status: null, retryAfterMs: null };
     return { incomplete: false, status: this.expectOk(answer, 'complete'), retryAfterMs: answer.retryAfterMs };
+  }
+
+  /** The upload's webhook events not delivered yet (none when every one was, or webhooks are off). */
+  async events(uploadId: string, signal?: AbortSignal): Promise<UndeliveredEvent[]> {
+    const answer = await this.request<{ events: UndeliveredEvent[] }>('the events request', 'GET', `/uploads/${encodeURIComponent(uploadId)}/events`, signal);
+    return this.expectOk(answer, 'the events request').events;
+  }
+
+  /** Sends the upload's dead webhook events again; answers the events that are pending again. */
+  async redeliverEvents(uploadId: string, signal?: AbortSignal): Promise<UndeliveredEvent[]> {
+    const answer = await this.request<{ events: UndeliveredEvent[] }>('the redeliver request', 'POST', `/uploads/${encodeURIComponent(uploadId)}/events/redeliver`, signal);
+    return this.expectOk(answer, 'the redeliver request').events;
   }
 
   private expectOk<T>(answer: Answer<T>, what: string): T {

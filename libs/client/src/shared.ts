@@ -11,4 +11,4 @@ export type { UploadSource } from './source';
 export type { UploadOptions, UploadResult, UploadSessionInfo } from './upload';
 // The contract's routes, retried like an upload's; for tools that read a session (a CLI's `status`).
 export { UploadApi } from './http';
-export type { ApiConfig, UploadStatus } from './http';
+export type { ApiConfig, UndeliveredEvent, UploadStatus } from './http';

@@ -44,6 +44,7 @@ describe(loadConfig.name, () => {
       completeWaitMs: 3_000,
       shutdownTimeoutMs: 30_000,
       logLevel: 'info',
+      webhook: null,
     });
   });
 
@@ -371,5 +372,55 @@ describe(loadConfig.name, () => {
 
   it('quotes the bad value so invisible characters show', () => {
     expect(problemsFor({ PORT: '80\t80' })).toEqual([expect.stringContaining('PORT="80\\t80"')]);
+  });
+
+  describe('WEBHOOK_URL, WEBHOOK_SECRET and WEBHOOK_RETRY_FOR', () => {
+    const key = Buffer.alloc(32, 7);
+    const secret = `whsec_${key.toString('base64')}`;
+
+    it('turns webhooks on with a URL and a secret, retrying for 24 h by default', () => {
+      expect(loadConfig({ WEBHOOK_URL: 'https://hooks.example.com/uploads/', WEBHOOK_SECRET: secret }).webhook).toEqual({
+        url: 'https://hooks.example.com/uploads/',
+        secret: key,
+        retryForMs: 24 * 3600 * 1000,
+      });
+    });
+
+    it('reads WEBHOOK_RETRY_FOR as a duration', () => {
+      expect(loadConfig({ WEBHOOK_URL: 'http://127.0.0.1:9000/hook', WEBHOOK_SECRET: secret, WEBHOOK_RETRY_FOR: '90s' }).webhook?.retryForMs).toBe(90_000);
+    });
+
+    it('accepts the spec’s published example secret', () => {
+      expect(loadConfig({ WEBHOOK_URL: 'http://receiver/hook', WEBHOOK_SECRET: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw' }).webhook?.secret).toHaveLength(24);
+    });
+
+    it('leaves webhooks off without a URL, even with a secret', () => {
+      expect(loadConfig({ WEBHOOK_SECRET: secret }).webhook).toBeNull();
+    });
+
+    it('requires a secret with a URL', () => {
+      expect(problemsFor({ WEBHOOK_URL: 'https://hooks.example.com/' })).toEqual([expect.stringMatching(/^WEBHOOK_SECRET is required when WEBHOOK_URL is set: whsec_/)]);
+    });
+
+    it.each([
+      ['no prefix', key.toString('base64')],
+      ['not base64', 'whsec_not base64 at all!!!!!!!!!!!!!!!!!!!!!'],
+      ['a key under 24 bytes', `whsec_${Buffer.alloc(16).toString('base64')}`],
+      ['a key over 64 bytes', `whsec_${Buffer.alloc(65).toString('base64')}`],
+      ['nothing after the prefix', 'whsec_'],
+    ])('rejects a secret with %s, without echoing it', (_, value) => {
+      const problems = problemsFor({ WEBHOOK_URL: 'https://hooks.example.com/', WEBHOOK_SECRET: value });
+      expect(problems).toHaveLength(1);
+      expect(problems[0]).toMatch(/^WEBHOOK_SECRET is not valid: expected whsec_ followed by the base64 of 24 to 64 random bytes/);
+      if (value.length > 'whsec_'.length) expect(problems[0]).not.toContain(value);
+    });
+
+    it.each(['ftp://hooks.example.com/', 'hooks.example.com/hook'])('rejects WEBHOOK_URL=%p', (value) => {
+      expect(problemsFor({ WEBHOOK_URL: value, WEBHOOK_SECRET: secret })).toEqual([expect.stringMatching(/^WEBHOOK_URL="[^"]*" is not valid: expected a URL starting with http:\/\/ or https:\/\//)]);
+    });
+
+    it('rejects a WEBHOOK_RETRY_FOR under a second', () => {
+      expect(problemsFor({ WEBHOOK_RETRY_FOR: '500ms' })).toEqual([expect.stringMatching(/^WEBHOOK_RETRY_FOR=/)]);
+    });
   });
 });

@@ -61,6 +61,28 @@ export interface AppConfig {
   shutdownTimeoutMs: number;
   /** The least severe log level written. */
   logLevel: LogLevel;
+  /** Where completion events are posted (WEBHOOK_URL); null turns events off, and none are recorded. */
+  webhook: WebhookConfig | null;
+}
+
+export interface WebhookConfig {
+  /** Operator configuration only: never taken from a client. */
+  url: string;
+  /** The signing key: the bytes of WEBHOOK_SECRET after `whsec_`. */
+  secret: Buffer;
+  /** How long an event is retried before it is marked dead. */
+  retryForMs: number;
+}
+
+/** Standard Webhooks keys are 24 to 64 bytes, written as `whsec_` and their base64. */
+const WEBHOOK_SECRET_BYTES = { min: 24, max: 64 } as const;
+
+/** The key's bytes from a `whsec_<base64>` secret, or null when it is not one. */
+export function parseWebhookSecret(secret: string): Buffer | null {
+  const match = /^whsec_([A-Za-z0-9+/]+={0,2})$/.exec(secret);
+  if (!match || match[1].replace(/=+$/, '').length % 4 === 1) return null;
+  const key = Buffer.from(match[1], 'base64');
+  return key.length >= WEBHOOK_SECRET_BYTES.min && key.length <= WEBHOOK_SECRET_BYTES.max ? key : null;
 }
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace'] as const;
@@ -113,6 +135,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
     completeWaitMs: read.duration('COMPLETE_WAIT', 3_000, 0),
     shutdownTimeoutMs: read.duration('SHUTDOWN_TIMEOUT', 30_000, 0),
     logLevel: read.pattern('LOG_LEVEL', 'info', new RegExp(`^(${LOG_LEVELS.join('|')})$`), LOG_LEVELS.join(', ')) as LogLevel,
+    webhook: read.webhook(),
   };
 
   if (problems.length > 0) throw new ConfigValidationError(problems);
@@ -265,6 +288,22 @@ class EnvReader {
     const windowMs = match ? Number(match[2]) * DURATION_UNITS[match[3].toLowerCase()] : NaN;
     if (Number.isSafeInteger(points) && points > 0 && Number.isSafeInteger(windowMs) && windowMs >= 1000) return { points, windowMs };
     return this.fail(name, value, 'a count per window such as 120/1m (window at least 1s), or off', fallback);
+  }
+
+  /** WEBHOOK_URL, with the WEBHOOK_SECRET it needs and WEBHOOK_RETRY_FOR; null without a URL. */
+  webhook(): WebhookConfig | null {
+    const retryForMs = this.duration('WEBHOOK_RETRY_FOR', 24 * 3_600_000, 1000);
+    const rawUrl = this.raw('WEBHOOK_URL');
+    // Taken as written: a trailing slash may matter to the receiver.
+    const url = rawUrl !== undefined && this.checkUrl('WEBHOOK_URL', rawUrl, ['http:', 'https:']) ? rawUrl : null;
+    const secret = this.raw('WEBHOOK_SECRET');
+    const key = secret === undefined ? null : parseWebhookSecret(secret);
+    // Never echo key material into logs.
+    const expected = `whsec_ followed by the base64 of ${WEBHOOK_SECRET_BYTES.min} to ${WEBHOOK_SECRET_BYTES.max} random bytes, e.g. whsec_$(openssl rand -base64 32)`;
+    if (secret !== undefined && key === null) this.problems.push(`WEBHOOK_SECRET is not valid: expected ${expected}`);
+    if (rawUrl === undefined) return null;
+    if (secret === undefined) this.problems.push(`WEBHOOK_SECRET is required when WEBHOOK_URL is set: ${expected}`);
+    return url === null || key === null ? null : { url, secret: key, retryForMs };
   }
 
   list(name: string): string[] {

@@ -3,9 +3,10 @@ import { DataSource } from 'typeorm';
 import { ChunkClaimEntity } from './entities/chunk-claim.entity';
 import { UploadChunkEntity } from './entities/upload-chunk.entity';
 import { UploadEntity } from './entities/upload.entity';
+import { WebhookEventEntity } from './entities/webhook-event.entity';
 import { migrations } from './migrations';
 
-export const entities = [UploadEntity, UploadChunkEntity, ChunkClaimEntity];
+export const entities = [UploadEntity, UploadChunkEntity, ChunkClaimEntity, WebhookEventEntity];
 
 /**
  * The one data-source definition, shared by the apps and the TypeORM CLI. The schema comes

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import {
+  EVENT_STATUSES,
   ChunkClaim,
   ChunkRecordResult,
   NewUploadSession,
@@ -54,6 +55,13 @@ function toSession(row: UploadRow): UploadSession {
   };
 }
 
+/** An upload row as to_jsonb wrote it into an event: timestamps are strings there. */
+export function sessionFromSnapshot(snapshot: Record<string, unknown>): UploadSession {
+  const date = (value: unknown) => (value === null || value === undefined ? null : new Date(value as string));
+  const row = snapshot as unknown as UploadRow;
+  return toSession({ ...row, created_at: date(row.created_at)!, updated_at: date(row.updated_at)!, expires_at: date(row.expires_at)!, completed_at: date(row.completed_at) });
+}
+
 // UPDATE ... RETURNING through TypeORM's query() yields [rows, affectedCount].
 function updatedRows<T>(result: unknown): T[] {
   return (Array.isArray(result) && Array.isArray(result[0]) ? result[0] : result) as T[];
@@ -65,7 +73,11 @@ function updatedRows<T>(result: unknown): T[] {
  */
 @Injectable()
 export class PostgresUploadRepository implements UploadRepository {
-  constructor(private readonly db: DataSource) {}
+  constructor(
+    private readonly db: DataSource,
+    /** Whether moves to `completed` and `failed` record an event for delivery (webhooks are on). */
+    private readonly recordEvents = false,
+  ) {}
 
   async create(session: NewUploadSession): Promise<{ session: UploadSession; created: boolean; requestHash: string | null }> {
     const inserted: UploadRow[] = await this.db.query(
@@ -215,7 +227,17 @@ export class PostgresUploadRepository implements UploadRepository {
     if (patch.error !== undefined) set('error', patch.error === null ? null : JSON.stringify(patch.error));
     if (patch.completedAt !== undefined) set('completed_at', patch.completedAt);
 
-    const rows: UploadRow[] = updatedRows(await this.db.query(`UPDATE uploads SET ${assignments.join(', ')} WHERE id = $1 AND status = ANY($2) RETURNING *`, values));
+    const update = `UPDATE uploads SET ${assignments.join(', ')} WHERE id = $1 AND status = ANY($2) RETURNING *`;
+    // The event is written by the same statement as the status change, so one never exists
+    // without the other: no crash or restart between the two can lose an event or invent one.
+    const sql = this.recordEvents && EVENT_STATUSES.includes(to)
+      ? `WITH updated AS (${update}), recorded AS (
+           INSERT INTO webhook_events (id, upload_id, type, upload_snapshot)
+           SELECT 'msg_' || replace(gen_random_uuid()::text, '-', ''), id, 'upload.' || status, to_jsonb(updated) - 'idempotency_key' - 'request_hash' FROM updated
+         )
+         SELECT * FROM updated`
+      : update;
+    const rows: UploadRow[] = updatedRows(await this.db.query(sql, values));
     return rows.length > 0 ? toSession(rows[0]) : null;
   }
 

@@ -1,6 +1,6 @@
 import type { SchemaObject } from '@nestjs/swagger';
 import { MAX_CHUNK_SIZE, MIN_CHUNK_SIZE } from '@app/config';
-import { UPLOAD_STATUSES, UploadErrorCode } from '@app/core';
+import { UPLOAD_EVENT_TYPES, UPLOAD_STATUSES, UploadErrorCode } from '@app/core';
 import { ERROR_STATUS } from '../http/error-status';
 
 /** Every error code the API answers with, in the order of the status map. */
@@ -186,6 +186,26 @@ export function openApiSchemas(limits: DocumentedLimits) {
     },
   };
 
+  const UploadEvent: SchemaObject = {
+    type: 'object',
+    required: ['id', 'type', 'state', 'attempts', 'occurredAt', 'nextAttemptAt', 'lastError'],
+    properties: {
+      id: { type: 'string', example: 'msg_6f1c2a9e0b7d4c3a8e5f1b2c3d4e5f60', description: 'The `webhook-id` every attempt carries.' },
+      type: { type: 'string', enum: [...UPLOAD_EVENT_TYPES] },
+      state: { type: 'string', enum: ['pending', 'dead'], description: '`pending`: being retried; `dead`: retries are over (WEBHOOK_RETRY_FOR), waiting to be re-sent. Delivered events are not kept.' },
+      attempts: COUNT,
+      occurredAt: { ...TIMESTAMP, description: 'When the upload reached the status; the body’s `timestamp`.' },
+      nextAttemptAt: { ...TIMESTAMP, nullable: true, description: 'When the next attempt is due; null once `dead`.' },
+      lastError: { type: 'string', nullable: true, example: 'the receiver answered HTTP 503', description: 'Why the last attempt failed.' },
+    },
+  };
+
+  const UploadEvents: SchemaObject = {
+    type: 'object',
+    required: ['uploadId', 'events'],
+    properties: { uploadId: UPLOAD_ID_SCHEMA, events: { type: 'array', items: schemaRef('UploadEvent') } },
+  };
+
   const CompleteRequest: SchemaObject = {
     type: 'object',
     additionalProperties: false,
@@ -204,5 +224,5 @@ export function openApiSchemas(limits: DocumentedLimits) {
     },
   };
 
-  return { ErrorBody, FieldProblem, InitiateRequest, InitiateResponse, ChunkReceipt, UploadProblem, UploadStatus, CompleteRequest, HealthLive, HealthReady };
+  return { ErrorBody, FieldProblem, InitiateRequest, InitiateResponse, ChunkReceipt, UploadProblem, UploadStatus, UploadEvent, UploadEvents, CompleteRequest, HealthLive, HealthReady };
 }

@@ -1,11 +1,15 @@
-import { Inject, Injectable } from '@nestjs/common';
-import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import { AssemblyOutcome } from '@app/core';
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { AssemblyOutcome, DeliveryOutcome, UPLOAD_EVENT_OUTBOX, UploadEventOutbox, withDeadline } from '@app/core';
 import { JobName, QUEUES, Queues, registerQueueDepthGauge } from '@app/queue';
 
 /** How an assembly attempt ended: the service's outcome, or `error` when it threw (the job is retried). */
 export type AssemblyAttemptOutcome = AssemblyOutcome['kind'] | 'error';
 const ASSEMBLY_OUTCOMES: AssemblyAttemptOutcome[] = ['completed', 'chunks-returned', 'checksum-mismatch', 'failed', 'skipped', 'error'];
+
+const WEBHOOK_OUTCOMES: DeliveryOutcome['kind'][] = ['delivered', 'retry', 'dead', 'claim-lost'];
+/** A scrape gives up on a Postgres that does not answer instead of hanging. */
+const BACKLOG_TIMEOUT_MS = 2_000;
 
 /** One read pass over the file: from a skipped job (milliseconds) to many GiB on a slow disk (half an hour). */
 const ASSEMBLY_SECONDS_BUCKETS = [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800];
@@ -21,8 +25,11 @@ export class WorkerMetrics {
   private readonly expiredSessions: Counter;
   private readonly requeuedAssemblies: Counter;
   private readonly sweptUploads: Counter;
+  private readonly webhookAttempts: Counter<'outcome'>;
+  private readonly webhookRetries: Counter;
+  private readonly deadEvents: Counter;
 
-  constructor(@Inject(QUEUES) queues: Queues) {
+  constructor(@Inject(QUEUES) queues: Queues, @Inject(UPLOAD_EVENT_OUTBOX) outbox: UploadEventOutbox) {
     collectDefaultMetrics({ register: this.registry });
     const registers = [this.registry];
 
@@ -67,6 +74,31 @@ export class WorkerMetrics {
       registers,
     });
     registerQueueDepthGauge(this.registry, queues);
+
+    this.webhookAttempts = new Counter({
+      name: 'resumable_upload_webhook_deliveries_total',
+      help: 'Webhook delivery attempts this worker made, by outcome: delivered (2xx), retry (failed, tried again later), dead (failed, retries over), claim-lost (outlived its claim; another worker has the event).',
+      labelNames: ['outcome'],
+      registers,
+    });
+    for (const outcome of WEBHOOK_OUTCOMES) this.webhookAttempts.inc({ outcome }, 0);
+    this.webhookRetries = new Counter({
+      name: 'resumable_upload_webhook_retries_total',
+      help: 'Webhook events this worker scheduled for another attempt after a failed one.',
+      registers,
+    });
+    this.deadEvents = new Counter({
+      name: 'resumable_upload_webhook_dead_events_total',
+      help: 'Webhook events this worker gave up on after WEBHOOK_RETRY_FOR (marked dead).',
+      registers,
+    });
+    registerEventBacklogGauges(this.registry, outbox);
+  }
+
+  recordWebhookAttempt(outcome: DeliveryOutcome['kind']): void {
+    this.webhookAttempts.inc({ outcome });
+    if (outcome === 'retry') this.webhookRetries.inc();
+    if (outcome === 'dead') this.deadEvents.inc();
   }
 
   recordAssembly(outcome: AssemblyAttemptOutcome, seconds: number, publishedBytes = 0): void {
@@ -90,4 +122,43 @@ export class WorkerMetrics {
   recordSwept(uploads: number): void {
     this.sweptUploads.inc(uploads);
   }
+}
+
+/** The outbox's backlog, read from Postgres at scrape time: the same on every worker. Left out while Postgres does not answer. */
+function registerEventBacklogGauges(registry: Registry, outbox: UploadEventOutbox): void {
+  const logger = new Logger('Metrics');
+  let failing = false;
+  let pending: Promise<{ oldestPendingAt: Date | null; dead: number }> | null = null;
+  const read = () => {
+    pending ??= outbox.backlog().finally(() => {
+      pending = null;
+    });
+    return withDeadline(pending, BACKLOG_TIMEOUT_MS);
+  };
+  const collect = async (gauge: Gauge, value: (backlog: { oldestPendingAt: Date | null; dead: number }) => number) => {
+    try {
+      gauge.set(value(await read()));
+      failing = false;
+    } catch (error) {
+      gauge.reset();
+      if (!failing) logger.warn(`Webhook backlog left out of the metrics: Postgres did not answer (${(error as Error).message})`);
+      failing = true;
+    }
+  };
+  new Gauge({
+    name: 'resumable_upload_webhook_oldest_pending_age_seconds',
+    help: 'Age of the oldest webhook event not delivered yet and still being retried (0 when there is none), from Postgres.',
+    registers: [registry],
+    async collect() {
+      await collect(this, ({ oldestPendingAt }) => (oldestPendingAt === null ? 0 : Math.max(0, (Date.now() - oldestPendingAt.getTime()) / 1000)));
+    },
+  });
+  new Gauge({
+    name: 'resumable_upload_webhook_dead_events',
+    help: 'Webhook events marked dead and not re-sent yet, from Postgres.',
+    registers: [registry],
+    async collect() {
+      await collect(this, ({ dead }) => dead);
+    },
+  });
 }

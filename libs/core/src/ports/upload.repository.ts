@@ -78,7 +78,9 @@ export interface UploadRepository {
 
   /**
    * Moves the session to `to` only if it is in one of `from`, applying `patch` with it.
-   * Returns the updated session, or null when the session was not in one of `from`.
+   * Returns the updated session, or null when the session was not in one of `from`. While
+   * webhooks are on, a move to `completed` or `failed` records its upload event (see
+   * UploadEventOutbox) in the same atomic step.
    */
   transition(id: string, from: UploadStatus[], to: UploadStatus, patch?: Partial<Pick<UploadSession, 'sha256' | 'error' | 'completedAt'>>): Promise<UploadSession | null>;
 
