@@ -37,7 +37,7 @@ export class AssemblyService {
     if (session.status !== 'assembling') return { kind: 'skipped', reason: `session is ${session.status}` };
 
     const chunks = await this.uploads.listChunks(uploadId);
-    const stored = await this.storage.readForVerification(session, chunks.map((chunk) => ({ ...chunk, etag: null })));
+    const stored = await this.storage.readForVerification(session, chunks);
     signal?.throwIfAborted();
     if (stored.kind === 'gone') return this.fail(session, 'STORAGE_LOST', 'The stored bytes of this upload are gone; start a new upload.');
     if (stored.kind === 'chunks-lost') {

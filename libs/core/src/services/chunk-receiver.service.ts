@@ -88,10 +88,10 @@ export class ChunkReceiver {
       // The lease is checked again right before every write, so a request that paused past it
       // stops before its next write reaches the store.
       const write = this.storage.writeChunk(session, { index, offset: range.start, length }, body, () => keeper.assertHeld());
-      await write.catch((error: unknown) => this.explainWriteFailure(error, uploadId, chunk.caller));
+      const { etag } = await write.catch((error: unknown) => this.explainWriteFailure(error, uploadId, chunk.caller));
       const sha256 = this.verifiedDigest(await hash.digest(), expectedDigest);
       keeper.assertHeld();
-      const result = await this.uploads.recordChunk(uploadId, { index, sha256, size: length }, claim.fence, this.config.uploadTtlMs);
+      const result = await this.uploads.recordChunk(uploadId, { index, sha256, etag, size: length }, claim.fence, this.config.uploadTtlMs);
       if (!result.recorded) return await this.explainUnrecorded(uploadId, index, sha256, chunk.caller);
       if (result.completedSet) await this.uploadService.requestAssembly(uploadId);
       return { session: result.session, chunkIndex: index };
