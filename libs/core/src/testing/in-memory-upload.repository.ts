@@ -31,7 +31,7 @@ export class InMemoryUploadRepository implements UploadRepository {
       if (existing) return { session: toSession(existing), created: false, requestHash: existing.requestHash };
     }
     const now = new Date();
-    const row: SessionRow = { ...structuredClone(session), status: 'uploading', receivedChunks: 0, receivedBytes: 0, error: null, createdAt: now, updatedAt: now, completedAt: null };
+    const row: SessionRow = { ...copy(session), status: 'uploading', receivedChunks: 0, receivedBytes: 0, error: null, createdAt: now, updatedAt: now, completedAt: null };
     this.sessions.set(session.id, row);
     this.chunks.set(session.id, new Map());
     return { session: toSession(row), created: true, requestHash: row.requestHash };
@@ -112,7 +112,7 @@ export class InMemoryUploadRepository implements UploadRepository {
     this.reach();
     const row = this.sessions.get(id);
     if (!row || !from.includes(row.status)) return null;
-    Object.assign(row, structuredClone(patch), { status: to, updatedAt: new Date() });
+    Object.assign(row, copy(patch), { status: to, updatedAt: new Date() });
     return toSession(row);
   }
 
@@ -137,7 +137,7 @@ export class InMemoryUploadRepository implements UploadRepository {
       row.receivedChunks -= 1;
       row.receivedBytes -= chunk.size;
     }
-    Object.assign(row, { status: 'uploading', error: structuredClone(error), updatedAt: new Date() });
+    Object.assign(row, { status: 'uploading', error: copy(error), updatedAt: new Date() });
     row.expiresAt = new Date(Math.max(row.expiresAt.getTime(), Date.now() + ttlMs));
     return true;
   }
@@ -190,7 +190,7 @@ export class InMemoryUploadRepository implements UploadRepository {
   alter(id: string, patch: Partial<UploadSession>): void {
     const row = this.sessions.get(id);
     if (!row) throw new Error(`No session ${id}`);
-    Object.assign(row, structuredClone(patch));
+    Object.assign(row, copy(patch));
   }
 
   /** How many chunk claims are held, recorded or not. */
@@ -208,6 +208,17 @@ function claimKey(uploadId: string, index: number): string {
 }
 
 function toSession(row: SessionRow): UploadSession {
-  const { idempotencyKey: _key, requestHash: _hash, ...session } = structuredClone(row);
+  const { idempotencyKey: _key, requestHash: _hash, ...session } = copy(row);
   return session;
+}
+
+/**
+ * A deep copy of plain data and dates. Not structuredClone: its dates would come from another
+ * realm than a Jest test's, and fail `instanceof Date` there.
+ */
+function copy<T>(value: T): T {
+  if (value instanceof Date) return new Date(value.getTime()) as T;
+  if (Array.isArray(value)) return value.map(copy) as T;
+  if (value === null || typeof value !== 'object') return value;
+  return Object.fromEntries(Object.entries(value).map(([key, field]) => [key, copy(field)])) as T;
 }
