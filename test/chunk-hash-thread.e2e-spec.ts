@@ -1,12 +1,11 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { join } from 'node:path';
-import type { StoredFileReader } from '../libs/core/src/ports/chunk-storage';
-import type * as StoredFileHash from '../libs/core/src/verification/stored-file-hash';
+import type * as StoredFileHash from '../libs/storage/src/stored-file-hash';
 
 // The built module: only compiled code has the chunk-hash thread's script beside it (from
 // TypeScript sources the whole pass runs on one thread).
 // eslint-disable-next-line @typescript-eslint/no-require-imports
-const { hashStoredFile, THREADED_HASH_FROM_BYTES } = require(join(__dirname, '..', 'dist/libs/core/src/verification/stored-file-hash.js')) as typeof StoredFileHash;
+const { hashStoredFile, THREADED_HASH_FROM_BYTES } = require(join(__dirname, '..', 'dist/libs/storage/src/stored-file-hash.js')) as typeof StoredFileHash;
 
 const MiB = 1024 * 1024;
 const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
@@ -18,7 +17,7 @@ function chunkDigests(file: Buffer, chunkSize: number): string[] {
 }
 
 /** Serves `file` from memory; with `failAt`, the read that reaches that position fails. */
-function memoryReader(file: Buffer, failAt = Infinity): StoredFileReader {
+function memoryReader(file: Buffer, failAt = Infinity): StoredFileHash.StoredFileReader {
   return {
     async read(into, position) {
       if (position + into.length > failAt) throw new Error('read failed');

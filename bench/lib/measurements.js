@@ -11,7 +11,7 @@ const { trackPeakRss } = require('./processes');
 const { percentile } = require('./stats');
 const client = require('./service-client');
 // The service's own helper, from the build `npm run bench` makes first.
-const { pageAlignedMemory } = require('../../dist/libs/core/src/ports/page-aligned-memory');
+const { pageAlignedMemory } = require('../../dist/libs/storage/src/page-aligned-memory');
 
 const seconds = (ms) => ms / 1000;
 const mibPerSecond = (bytes, ms) => bytes / MiB / seconds(ms);

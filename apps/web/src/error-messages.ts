@@ -12,6 +12,7 @@ const MESSAGES: Record<string, string> = {
   REQUEST_TIMEOUT: 'The connection stalled. Try again; the upload will resume.',
   CHECKSUM_MISMATCH: 'The file on the server does not match the file read here: the file may have changed while it was sent. Start again.',
   CHUNKS_CORRUPT: 'Some chunks kept arriving damaged. Start again.',
+  CHUNKS_LOST: 'The server kept losing some chunks. Start again.',
   STORAGE_LOST: 'The server lost part of the upload. Start again.',
   UPLOAD_EXPIRED: 'This upload expired after being idle too long. Pick the file again to start over.',
   EXPIRED: 'This upload expired after being idle too long. Pick the file again to start over.',

@@ -34,4 +34,6 @@ export interface UploadSession {
 export interface RecordedChunk {
   index: number;
   sha256: string;
+  /** The store's tag for the bytes it kept (an S3 part's ETag), or null when it has none (a disk). */
+  etag: string | null;
 }

@@ -115,8 +115,11 @@ export class PostgresUploadRepository implements UploadRepository {
   }
 
   async findChunk(uploadId: string, index: number): Promise<RecordedChunk | null> {
-    const [row]: { sha256: string }[] = await this.db.query('SELECT sha256 FROM upload_chunks WHERE upload_id = $1 AND chunk_index = $2', [uploadId, index]);
-    return row ? { index, sha256: row.sha256 } : null;
+    const [row]: { sha256: string; etag: string | null }[] = await this.db.query('SELECT sha256, etag FROM upload_chunks WHERE upload_id = $1 AND chunk_index = $2', [
+      uploadId,
+      index,
+    ]);
+    return row ? { index, sha256: row.sha256, etag: row.etag } : null;
   }
 
   async claimChunk(uploadId: string, index: number): Promise<ChunkClaim> {
@@ -137,11 +140,11 @@ export class PostgresUploadRepository implements UploadRepository {
   }
 
   async listChunks(uploadId: string): Promise<RecordedChunk[]> {
-    const rows: { chunk_index: number; sha256: string }[] = await this.db.query(
-      'SELECT chunk_index, sha256 FROM upload_chunks WHERE upload_id = $1 ORDER BY chunk_index',
+    const rows: { chunk_index: number; sha256: string; etag: string | null }[] = await this.db.query(
+      'SELECT chunk_index, sha256, etag FROM upload_chunks WHERE upload_id = $1 ORDER BY chunk_index',
       [uploadId],
     );
-    return rows.map((row) => ({ index: row.chunk_index, sha256: row.sha256 }));
+    return rows.map((row) => ({ index: row.chunk_index, sha256: row.sha256, etag: row.etag }));
   }
 
   async listMissingChunks(uploadId: string, totalChunks: number, limit: number): Promise<number[]> {
@@ -170,8 +173,8 @@ export class PostgresUploadRepository implements UploadRepository {
            WHERE c.upload_id = session.id AND c.chunk_index = $2 AND c.fence = $6::bigint
            RETURNING c.upload_id
          ), inserted AS (
-           INSERT INTO upload_chunks (upload_id, chunk_index, sha256, size)
-           SELECT upload_id, $2, $3, $4 FROM claim
+           INSERT INTO upload_chunks (upload_id, chunk_index, sha256, size, etag)
+           SELECT upload_id, $2, $3, $4, $7 FROM claim
            ON CONFLICT (upload_id, chunk_index) DO NOTHING
            RETURNING size
          )
@@ -184,7 +187,7 @@ export class PostgresUploadRepository implements UploadRepository {
          FROM inserted
          WHERE u.id = $1
          RETURNING u.*, u.status = 'assembling' AS completed_set`,
-        [uploadId, chunk.index, chunk.sha256, chunk.size, ttlMs, fence],
+        [uploadId, chunk.index, chunk.sha256, chunk.size, ttlMs, fence, chunk.etag],
       ),
     );
     if (rows.length > 0) return { recorded: true, completedSet: rows[0].completed_set, session: toSession(rows[0]) };

@@ -3,7 +3,7 @@ import { FileHandle, mkdtemp, open, readFile, readdir, rm, writeFile, truncate }
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 // By path: the core package's index also loads the services, which Jest's CommonJS cannot.
-import { pageAlignedMemory } from '../../core/src/ports/page-aligned-memory';
+import { pageAlignedMemory } from './page-aligned-memory';
 import { BatchPool, DIRECT_BATCH_BYTES, DIRECT_IO_ALIGNMENT, FLUSH_AHEAD_BYTES, FileReader, LAST_WRITE_BYTES, WRITE_BATCH_BYTES, directIoWorks, writeBody } from './file-io';
 
 const MiB = 1024 * 1024;

@@ -2,8 +2,23 @@ import { constants, createReadStream } from 'node:fs';
 import { access, mkdir, open, opendir, rename, rm, statfs, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
-import { ChunkStorage, InsufficientStorageError, StoredDataMissingError, StoredFile, StoredFileReader, assertUploadId, isUploadId, pageAlignedMemory } from '@app/core';
+import {
+  ChunkSlot,
+  InsufficientStorageError,
+  RecordedStoredChunk,
+  ReportsFreeSpace,
+  StoredChunk,
+  StoredDataMissingError,
+  StoredLeftover,
+  StoredUpload,
+  UploadLayout,
+  UploadStorage,
+  assertUploadId,
+  isUploadId,
+} from '@app/core';
 import { BatchPool, DIRECT_BATCH_BYTES, FileReader, directIoWorks, writeBody } from './file-io';
+import { pageAlignedMemory } from './page-aligned-memory';
+import { hashStoredFile } from './stored-file-hash';
 
 /** Read size of downloads. */
 const READ_CHUNK_BYTES = 4 * 1024 * 1024;
@@ -21,11 +36,11 @@ async function mapDiskFull<T>(work: () => Promise<T>): Promise<T> {
 }
 
 /**
- * Chunk storage on a local (or shared network) directory:
- * `tmp/<uploadId>.part` while chunks arrive, `files/<uploadId>` once published.
+ * Upload storage on a local (or shared network) directory: `tmp/<uploadId>.part`, a sparse
+ * file of the upload's full size, while chunks arrive; `files/<uploadId>` once published.
  * Both directories sit on one volume, so publishing is a rename, never a copy.
  */
-export class LocalDiskStorage implements ChunkStorage {
+export class LocalDiskStorage implements UploadStorage, ReportsFreeSpace {
   private readonly partDir: string;
   private readonly fileDir: string;
   /** Write batches for direct I/O; null when part files go through the page cache. */
@@ -64,12 +79,13 @@ export class LocalDiskStorage implements ChunkStorage {
     return join(this.fileDir, assertUploadId(uploadId));
   }
 
-  async createPart(uploadId: string, size: number): Promise<void> {
+  /** Creates the part file with its final size, without allocating it. */
+  async create(upload: UploadLayout): Promise<void> {
     await mapDiskFull(async () => {
-      const handle = await open(this.partPath(uploadId), 'a');
+      const handle = await open(this.partPath(upload.id), 'a');
       try {
         // Sparse: blocks are only allocated as chunks land.
-        await handle.truncate(size);
+        await handle.truncate(upload.fileSize);
       } finally {
         await handle.close();
       }
@@ -78,30 +94,47 @@ export class LocalDiskStorage implements ChunkStorage {
     });
   }
 
-  async writeAt(uploadId: string, offset: number, length: number, body: AsyncIterable<Buffer>, beforeEachWrite: () => void = () => undefined): Promise<void> {
+  /**
+   * Streams the chunk into the part file at its offset, then makes it durable (fdatasync).
+   * Holds at most two write batches in memory (one being written while the next arrives); the
+   * chunk's length lets the write that ends it be kept short.
+   */
+  async writeChunk(upload: UploadLayout, slot: ChunkSlot, body: AsyncIterable<Buffer>, beforeEachWrite: () => void = () => undefined): Promise<StoredChunk> {
     await mapDiskFull(() =>
-      writeBody(this.partPath(uploadId), offset, body, { pool: this.batches, beforeEachWrite, expectedLength: length }).catch((error: NodeJS.ErrnoException) => {
+      writeBody(this.partPath(upload.id), slot.offset, body, { pool: this.batches, beforeEachWrite, expectedLength: slot.length }).catch((error: NodeJS.ErrnoException) => {
         // The part file is opened, never created: one that is gone means the session is gone.
-        throw error.code === 'ENOENT' ? new StoredDataMissingError(uploadId) : error;
+        throw error.code === 'ENOENT' ? new StoredDataMissingError(upload.id) : error;
       }),
     );
+    return { etag: null };
   }
 
-  async openForVerification(uploadId: string): Promise<{ reader: StoredFileReader; published: boolean } | null> {
+  /**
+   * One read pass over the part file, or over the published file when the part is already gone
+   * (a re-run after publish). A disk keeps no tag per chunk, so damage shows in the digests.
+   */
+  async readForVerification(upload: UploadLayout, _chunks: RecordedStoredChunk[]): Promise<StoredUpload> {
     for (const [path, published] of [
-      [this.partPath(uploadId), false],
-      [this.filePath(uploadId), true],
+      [this.partPath(upload.id), false],
+      [this.filePath(upload.id), true],
     ] as const) {
       const reader = await FileReader.open(path, this.usesDirectIo).catch((error: NodeJS.ErrnoException) => {
         if (error.code === 'ENOENT') return null;
         throw error;
       });
-      if (reader) return { published, reader };
+      if (!reader) continue;
+      const { sha256, chunkDigests } = await hashStoredFile(reader, upload).finally(() => reader.close());
+      return { kind: 'read', digests: { sha256, chunkDigests }, published };
     }
-    return null;
+    return { kind: 'gone' };
   }
 
-  async publish(uploadId: string): Promise<void> {
+  /** A chunk's region of the part file can simply be written again. */
+  async reopenChunks(_upload: UploadLayout, _chunks: number[]): Promise<void> {}
+
+  /** Makes the part file durable and atomically moves it to its published place. */
+  async publish(upload: UploadLayout): Promise<void> {
+    const uploadId = upload.id;
     await mapDiskFull(async () => {
       const handle = await open(this.partPath(uploadId), 'r+');
       try {
@@ -118,12 +151,13 @@ export class LocalDiskStorage implements ChunkStorage {
     return createReadStream(this.filePath(uploadId), { highWaterMark: READ_CHUNK_BYTES, ...range });
   }
 
-  async remove(uploadId: string, which: 'all' | 'part' = 'all'): Promise<void> {
+  async remove(uploadId: string, which: 'all' | 'unpublished' = 'all'): Promise<void> {
     await rm(this.partPath(uploadId), { force: true });
     if (which === 'all') await rm(this.filePath(uploadId), { force: true });
   }
 
-  async *listStoredBefore(changedBefore: Date): AsyncGenerator<StoredFile> {
+  /** Part and published files, in no particular order; files whose names are not upload ids are not this service's. */
+  async *listLeftovers(changedBefore: Date): AsyncGenerator<StoredLeftover> {
     for (const [dir, suffix, published] of [
       [this.partDir, '.part', false],
       [this.fileDir, '', true],
@@ -138,6 +172,7 @@ export class LocalDiskStorage implements ChunkStorage {
     }
   }
 
+  /** Free bytes on the storage volume, or null when unknown. */
   async freeBytes(): Promise<number | null> {
     try {
       const stats = await statfs(this.root);

@@ -1,6 +1,6 @@
 import { Global, Logger, Module } from '@nestjs/common';
 import { APP_CONFIG, AppConfig } from '@app/config';
-import { CHUNK_STORAGE } from '@app/core';
+import { UPLOAD_STORAGE } from '@app/core';
 import { LocalDiskStorage } from './local-disk.storage';
 
 async function openStorage(config: AppConfig): Promise<LocalDiskStorage> {
@@ -13,10 +13,10 @@ async function openStorage(config: AppConfig): Promise<LocalDiskStorage> {
   return storage;
 }
 
-/** Picks the storage backend once, here; everything else sees only the `ChunkStorage` port. */
+/** Picks the storage backend once, here; everything else sees only the `UploadStorage` port. */
 @Global()
 @Module({
-  providers: [{ provide: CHUNK_STORAGE, inject: [APP_CONFIG], useFactory: openStorage }],
-  exports: [CHUNK_STORAGE],
+  providers: [{ provide: UPLOAD_STORAGE, inject: [APP_CONFIG], useFactory: openStorage }],
+  exports: [UPLOAD_STORAGE],
 })
 export class StorageModule {}

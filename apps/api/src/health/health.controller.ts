@@ -1,7 +1,7 @@
 import { Controller, Get, Inject, Res } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiServiceUnavailableResponse, ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
-import { CHUNK_LEASE, CHUNK_STORAGE, ChunkLease, ChunkStorage, UPLOAD_REPOSITORY, UploadRepository } from '@app/core';
+import { CHUNK_LEASE, ChunkLease, UPLOAD_REPOSITORY, UPLOAD_STORAGE, UploadRepository, UploadStorage } from '@app/core';
 import { PublicRoute } from '../http/api-key.guard';
 import { errorSchema, schemaRef } from '../openapi/schemas';
 
@@ -29,7 +29,7 @@ export class HealthController {
   constructor(
     @Inject(UPLOAD_REPOSITORY) private readonly uploads: UploadRepository,
     @Inject(CHUNK_LEASE) private readonly leases: ChunkLease,
-    @Inject(CHUNK_STORAGE) private readonly storage: ChunkStorage,
+    @Inject(UPLOAD_STORAGE) private readonly storage: UploadStorage,
   ) {}
 
   /** The process is up and serving HTTP. */

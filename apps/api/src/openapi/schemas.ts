@@ -154,9 +154,9 @@ export function openApiSchemas(limits: DocumentedLimits) {
     type: 'object',
     required: ['code', 'message'],
     properties: {
-      code: { type: 'string', example: 'CHUNKS_CORRUPT', description: '`CHECKSUM_MISMATCH`, `STORAGE_LOST` or `STORAGE_CORRUPT` on a failed upload; `CHUNKS_CORRUPT` when chunks went back to missing.' },
+      code: { type: 'string', example: 'CHUNKS_CORRUPT', description: '`CHECKSUM_MISMATCH`, `STORAGE_LOST` or `STORAGE_CORRUPT` on a failed upload; `CHUNKS_CORRUPT` or `CHUNKS_LOST` when chunks went back to missing.' },
       message: { type: 'string' },
-      chunks: { type: 'array', items: COUNT, description: 'CHUNKS_CORRUPT: the chunks to send again.' },
+      chunks: { type: 'array', items: COUNT, description: 'CHUNKS_CORRUPT, CHUNKS_LOST: the chunks to send again.' },
     },
   };
 

@@ -3,7 +3,7 @@ import { ApiAcceptedResponse, ApiBody, ApiCreatedResponse, ApiHeader, ApiHeaders
 import type { Request, Response } from 'express';
 import { pipeline } from 'node:stream/promises';
 import { APP_CONFIG, AppConfig } from '@app/config';
-import { CHUNK_STORAGE, Caller, ChunkStorage, UploadError, UploadService, assertUploadId, contentDisposition, parseRangeHeader } from '@app/core';
+import { Caller, UPLOAD_STORAGE, UploadError, UploadService, UploadStorage, assertUploadId, contentDisposition, parseRangeHeader } from '@app/core';
 import { CurrentCaller } from '../http/caller';
 import { InitiateRateLimitGuard } from '../http/initiate-rate-limit.guard';
 import { readJsonBody } from '../http/json-body';
@@ -24,7 +24,7 @@ const BINARY_FILE = { 'application/octet-stream': { schema: { type: 'string', fo
 export class UploadController {
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
-    @Inject(CHUNK_STORAGE) private readonly storage: ChunkStorage,
+    @Inject(UPLOAD_STORAGE) private readonly storage: UploadStorage,
     private readonly uploads: UploadService,
   ) {}
 

@@ -42,7 +42,7 @@ export class WorkerMetrics {
     });
     this.assemblies = new Counter({
       name: 'resumable_upload_assemblies_total',
-      help: 'Assembly attempts on this worker by outcome: completed, chunks-returned (corrupt chunks sent back), checksum-mismatch, failed (for good), skipped (nothing to do), error (threw; retried).',
+      help: 'Assembly attempts on this worker by outcome: completed, chunks-returned (corrupt or lost chunks sent back), checksum-mismatch, failed (for good), skipped (nothing to do), error (threw; retried).',
       labelNames: ['outcome'],
       registers,
     });
@@ -70,7 +70,7 @@ export class WorkerMetrics {
     });
     this.sweptUploads = new Counter({
       name: 'resumable_upload_swept_uploads_total',
-      help: 'Uploads whose leftover files this worker deleted (aborted, expired and failed uploads, part files no session knows).',
+      help: 'Uploads whose leftover bytes this worker deleted (aborted, expired and failed uploads, unpublished bytes no session knows).',
       registers,
     });
     registerQueueDepthGauge(this.registry, queues);

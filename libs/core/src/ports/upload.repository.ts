@@ -28,7 +28,7 @@ export interface ChunkClaim {
    */
   fence: string | null;
   /** The chunk's record when it is already received: then the writer must only compare. */
-  recorded: RecordedChunk | null;
+  recorded: Pick<RecordedChunk, 'index' | 'sha256'> | null;
 }
 
 /**
@@ -55,18 +55,18 @@ export interface UploadRepository {
    */
   claimChunk(uploadId: string, index: number): Promise<ChunkClaim>;
 
-  /** Every recorded chunk, ordered by index. */
+  /** Every recorded chunk with its digest and its store's tag, ordered by index. */
   listChunks(uploadId: string): Promise<RecordedChunk[]>;
 
   /** The first `limit` chunk indexes in [0, totalChunks) that have no record, ascending. */
   listMissingChunks(uploadId: string, totalChunks: number, limit: number): Promise<number[]>;
 
   /**
-   * Records a durably stored chunk, only while the session is `uploading` and `fence` is
-   * still the chunk's newest claim; the unique (upload, chunk) key makes a second record a
-   * no-op. Consumes the claim. Updates the counters, slides
-   * `expiresAt` to `now + ttlMs`, and moves the session to `assembling` when this was
-   * the last missing chunk, all in one atomic step.
+   * Records a durably stored chunk with what its store said of it (`etag`), only while the
+   * session is `uploading` and `fence` is still the chunk's newest claim; the unique (upload,
+   * chunk) key makes a second record a no-op. Consumes the claim. Updates the counters, slides
+   * `expiresAt` to `now + ttlMs`, and moves the session to `assembling` when this was the last
+   * missing chunk, all in one atomic step.
    */
   recordChunk(uploadId: string, chunk: RecordedChunk & { size: number }, fence: string, ttlMs: number): Promise<ChunkRecordResult>;
 

@@ -5,8 +5,8 @@ export type UploadStatus = (typeof UPLOAD_STATUSES)[number];
 
 /**
  * Allowed moves of the session state machine. `assembling → uploading` is the worker
- * sending corrupt chunks back to missing; `uploading → failed` is a part file lost from
- * storage; `failed` is final apart from abort.
+ * sending corrupt or lost chunks back to missing; `uploading → failed` is an upload whose
+ * stored bytes were lost; `failed` is final apart from abort.
  */
 const TRANSITIONS: Record<UploadStatus, readonly UploadStatus[]> = {
   uploading: ['assembling', 'failed', 'aborted', 'expired'],

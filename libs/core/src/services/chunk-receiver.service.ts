@@ -2,8 +2,8 @@ import { Inject, Injectable } from '@nestjs/common';
 import { APP_CONFIG, AppConfig } from '@app/config';
 import { StoredDataMissingError, UploadError } from '../errors';
 import { CHUNK_LEASE, ChunkLease } from '../ports/chunk-lease';
-import { CHUNK_STORAGE, ChunkStorage } from '../ports/chunk-storage';
 import { UPLOAD_REPOSITORY, UploadRepository } from '../ports/upload.repository';
+import { UPLOAD_STORAGE, UploadStorage } from '../ports/upload-storage';
 import { chunkIndexOf, chunkRange, formatByteRange } from '../rules/chunk-grid';
 import { parseContentDigest } from '../rules/content-digest';
 import { ContentRange, parseContentRange } from '../rules/content-range';
@@ -34,7 +34,7 @@ export interface ChunkReceipt {
 
 /**
  * The chunk data path: validate the request against the session's grid, take the chunk's lease,
- * stream the body to its offset while hashing it, make it durable, then record it. A chunk
+ * stream the body into storage while hashing it, make it durable, then record it. A chunk
  * counts only once that record exists, so any failure before it leaves the chunk missing.
  */
 @Injectable()
@@ -44,7 +44,7 @@ export class ChunkReceiver {
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Inject(UPLOAD_REPOSITORY) private readonly uploads: UploadRepository,
-    @Inject(CHUNK_STORAGE) private readonly storage: ChunkStorage,
+    @Inject(UPLOAD_STORAGE) private readonly storage: UploadStorage,
     @Inject(CHUNK_LEASE) private readonly leases: ChunkLease,
     private readonly uploadService: UploadService,
   ) {}
@@ -86,12 +86,12 @@ export class ChunkReceiver {
       if (claim.fence === null) throw this.takenOver(index);
 
       // The lease is checked again right before every write, so a request that paused past it
-      // stops before its next write reaches the file.
-      const write = this.storage.writeAt(uploadId, range.start, length, body, () => keeper.assertHeld());
-      await write.catch((error: unknown) => this.explainWriteFailure(error, uploadId, chunk.caller));
+      // stops before its next write reaches the store.
+      const write = this.storage.writeChunk(session, { index, offset: range.start, length }, body, () => keeper.assertHeld());
+      const { etag } = await write.catch((error: unknown) => this.explainWriteFailure(error, uploadId, chunk.caller));
       const sha256 = this.verifiedDigest(await hash.digest(), expectedDigest);
       keeper.assertHeld();
-      const result = await this.uploads.recordChunk(uploadId, { index, sha256, size: length }, claim.fence, this.config.uploadTtlMs);
+      const result = await this.uploads.recordChunk(uploadId, { index, sha256, etag, size: length }, claim.fence, this.config.uploadTtlMs);
       if (!result.recorded) return await this.explainUnrecorded(uploadId, index, sha256, chunk.caller);
       if (result.completedSet) await this.uploadService.requestAssembly(uploadId);
       return { session: result.session, chunkIndex: index };
@@ -156,8 +156,8 @@ export class ChunkReceiver {
   }
 
   /**
-   * The part file vanished: the session was aborted or expired meanwhile (say which), or its
-   * bytes were lost under a live session, which can only end it as failed.
+   * The upload's storage vanished: the session was aborted or expired meanwhile (say which), or
+   * its bytes were lost under a live session, which can only end it as failed.
    */
   private async explainWriteFailure(error: unknown, uploadId: string, caller: Caller): Promise<never> {
     if (!(error instanceof StoredDataMissingError)) throw error;
@@ -188,8 +188,8 @@ export class ChunkReceiver {
     const recorded = await this.uploads.findChunk(uploadId, index);
     if (recorded && session.status === 'uploading') {
       if (recorded.sha256 === sha256) return this.acceptRepeat(session, index, recorded.sha256, sha256);
-      // This request's bytes reached the file over the recorded ones: the record no longer
-      // describes the file, so the chunk must be sent again.
+      // This request's bytes reached the store over the recorded ones: the record no longer
+      // describes the stored bytes, so the chunk must be sent again.
       const forgotten = await this.uploads.forgetChunk(uploadId, index, recorded.sha256);
       throw new UploadError(
         'CHUNK_CONFLICT',

@@ -1,17 +1,17 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { CHUNK_STORAGE, ChunkStorage } from '../ports/chunk-storage';
 import { UPLOAD_REPOSITORY, UploadRepository } from '../ports/upload.repository';
+import { UPLOAD_STORAGE, UploadStorage } from '../ports/upload-storage';
 
 const BATCH = 500;
 
-/** Expires sessions that stayed `uploading` past their expiry and deletes their part files. */
+/** Expires sessions that stayed `uploading` past their expiry and deletes their stored bytes. */
 @Injectable()
 export class ExpiryService {
   private readonly logger = new Logger(ExpiryService.name);
 
   constructor(
     @Inject(UPLOAD_REPOSITORY) private readonly uploads: UploadRepository,
-    @Inject(CHUNK_STORAGE) private readonly storage: ChunkStorage,
+    @Inject(UPLOAD_STORAGE) private readonly storage: UploadStorage,
   ) {}
 
   /** Returns how many sessions it expired. */

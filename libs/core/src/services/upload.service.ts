@@ -4,8 +4,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { APP_CONFIG, AppConfig, MAX_CHUNK_SIZE, MIN_CHUNK_SIZE } from '@app/config';
 import { InsufficientStorageError, UploadError, ValidationFailedError } from '../errors';
 import { ASSEMBLY_QUEUE, AssemblyQueue } from '../ports/assembly-queue';
-import { CHUNK_STORAGE, ChunkStorage } from '../ports/chunk-storage';
 import { UPLOAD_REPOSITORY, UploadRepository } from '../ports/upload.repository';
+import { UPLOAD_STORAGE, UploadStorage, reportsFreeSpace } from '../ports/upload-storage';
 import { formatByteRange, mergeChunkRanges, totalChunks } from '../rules/chunk-grid';
 import { parseCompleteRequest, parseInitiateRequest } from '../rules/initiate-request';
 import { assertNotGone, effectiveStatus, statusesLeadingTo } from '../rules/upload-status';
@@ -42,12 +42,12 @@ export class UploadService {
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Inject(UPLOAD_REPOSITORY) private readonly uploads: UploadRepository,
-    @Inject(CHUNK_STORAGE) private readonly storage: ChunkStorage,
+    @Inject(UPLOAD_STORAGE) private readonly storage: UploadStorage,
     @Inject(ASSEMBLY_QUEUE) private readonly queue: AssemblyQueue,
   ) {}
 
   /**
-   * Creates a session and its sparse part file. With an idempotency key, a repeat of the same
+   * Creates a session and its storage. With an idempotency key, a repeat of the same
    * request returns the first session (`created: false`); the same key with another body is refused.
    */
   async initiate(body: unknown, caller: Caller, idempotencyKey: string | null): Promise<{ session: UploadSession; created: boolean }> {
@@ -60,13 +60,14 @@ export class UploadService {
       minChunkSize: MIN_CHUNK_SIZE,
       maxChunkSize: MAX_CHUNK_SIZE,
     });
-    const free = await this.storage.freeBytes();
+    // Only a store that knows its free space can refuse early; any other refuses when it fills up.
+    const free = reportsFreeSpace(this.storage) ? await this.storage.freeBytes() : null;
     if (free !== null && request.fileSize > free) throw new InsufficientStorageError();
 
     const id = newUploadId();
     const requestHash = idempotencyKey === null ? null : createHash('sha256').update(JSON.stringify(request)).digest('hex');
-    // The part file exists before the session does, so no recorded session ever lacks one.
-    await this.storage.createPart(id, request.fileSize);
+    // The storage exists before the session does, so no recorded session ever lacks it.
+    await this.storage.create({ id, fileSize: request.fileSize, chunkSize: request.chunkSize });
     const result = await this.uploads.create({
       id,
       ownerKeyHash: caller.keyHash,

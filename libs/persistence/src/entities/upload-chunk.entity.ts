@@ -16,6 +16,10 @@ export class UploadChunkEntity {
   @Column({ type: 'integer' })
   size!: number;
 
+  /** The store's tag for the chunk's bytes (an S3 part's ETag); null on a disk. */
+  @Column({ type: 'text', nullable: true })
+  etag!: string | null;
+
   @Column({ name: 'created_at', type: 'timestamptz', default: () => 'now()' })
   createdAt!: Date;
 

@@ -2,11 +2,9 @@ import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { StoredFileReader } from '../ports/chunk-storage';
-import { pageAlignedMemory } from '../ports/page-aligned-memory';
-import { ChunkGrid } from '../rules/chunk-grid';
+import { ChunkGrid, GridHasher } from '@app/core';
 import type { FromChunkHasher, ToChunkHasher } from './chunk-hash.thread';
-import { GridHasher } from './grid-hasher';
+import { pageAlignedMemory } from './page-aligned-memory';
 
 const MiB = 1024 * 1024;
 /** Bytes per read of the verification pass. */
@@ -26,6 +24,16 @@ export const THREADED_HASH_FROM_BYTES = 64 * MiB;
 // does not, and hashes on one thread.
 const THREAD_SCRIPT = join(__dirname, 'chunk-hash.thread.js');
 const threadAvailable = existsSync(THREAD_SCRIPT);
+
+/** Positional reads of one stored file. */
+export interface StoredFileReader {
+  /**
+   * Fills `into` from `position` on; resolves the bytes read, 0 at the end of the file. Memory
+   * from `pageAlignedMemory`, at block-aligned positions, lets the reader use direct I/O.
+   */
+  read(into: Uint8Array, position: number): Promise<number>;
+  close(): Promise<void>;
+}
 
 export interface StoredFileDigests {
   /** SHA-256 of the whole file. */

@@ -3,8 +3,10 @@
 // shared ring its bytes arrive in, block by block, in file order; each block is handed back
 // as soon as it is hashed, and the chunks' digests end the file.
 import { parentPort } from 'node:worker_threads';
-import { ChunkGrid } from '../rules/chunk-grid';
-import { GridHasher } from './grid-hasher';
+// Relative imports of plain modules, not '@app/core': the thread must not load the whole core
+// (Nest and the services) under its small heap.
+import type { ChunkGrid } from '../../core/src/rules/chunk-grid';
+import { GridHasher } from '../../core/src/verification/grid-hasher';
 
 /** From the assembly: a new file, one block of it to hash, or its end. */
 export type ToChunkHasher = { start: { grid: ChunkGrid; ring: SharedArrayBuffer; blockBytes: number } } | { block: number; length: number } | { end: true };

@@ -1,7 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { StoredFileReader } from '../ports/chunk-storage';
-import { GridHasher } from './grid-hasher';
-import { hashStoredFile } from './stored-file-hash';
+import { GridHasher } from '@app/core';
+import { StoredFileReader, hashStoredFile } from './stored-file-hash';
 
 const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
 

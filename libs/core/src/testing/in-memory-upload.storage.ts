@@ -1,0 +1,191 @@
+import { createHash } from 'node:crypto';
+import { Readable } from 'node:stream';
+import { InsufficientStorageError, ServiceUnavailableError, StoredDataMissingError } from '../errors';
+import { ChunkSlot, RecordedStoredChunk, ReportsFreeSpace, StoredChunk, StoredLeftover, StoredUpload, UploadLayout, UploadStorage } from '../ports/upload-storage';
+import { chunkRange } from '../rules/chunk-grid';
+import { GridHasher } from '../verification/grid-hasher';
+
+interface Unpublished {
+  layout: UploadLayout;
+  bytes: Buffer;
+  /** With tags: the tag of each chunk the store holds, as an object store keeps one per part. */
+  tags: Map<number, string>;
+  changedAt: Date;
+}
+
+interface Published {
+  layout: UploadLayout;
+  bytes: Buffer;
+  changedAt: Date;
+}
+
+export interface InMemoryStorageOptions {
+  /**
+   * Like an object store: each chunk is kept whole or not at all and gets a tag (the MD5 of its
+   * bytes, as an S3 part's ETag), and chunks whose tag is no longer the recorded one are lost
+   * at verification. Without: like a disk, bytes land in place as they arrive and have no tag.
+   */
+  tags?: boolean;
+}
+
+/**
+ * The `UploadStorage` port in memory. Faults are switches: a full store, one that cannot be
+ * reached, bytes lost or damaged behind the service's back.
+ */
+export class InMemoryUploadStorage implements UploadStorage {
+  private readonly unpublished = new Map<string, Unpublished>();
+  private readonly published = new Map<string, Published>();
+  /** Every call that changes what is stored, in order, e.g. `reopen abc 1,2`. */
+  readonly calls: string[] = [];
+  /** While true, anything that would store bytes fails as a full store does. */
+  full = false;
+  /** While true, every call fails as a store that cannot be reached does. */
+  unreachable = false;
+
+  constructor(private readonly options: InMemoryStorageOptions = {}) {}
+
+  async create(upload: UploadLayout): Promise<void> {
+    this.reach();
+    this.calls.push(`create ${upload.id}`);
+    if (this.full) throw new InsufficientStorageError();
+    if (this.unpublished.has(upload.id) || this.published.has(upload.id)) return;
+    this.unpublished.set(upload.id, { layout: { ...upload }, bytes: Buffer.alloc(upload.fileSize), tags: new Map(), changedAt: new Date() });
+  }
+
+  async writeChunk(upload: UploadLayout, slot: ChunkSlot, body: AsyncIterable<Buffer>, beforeEachWrite: () => void = () => undefined): Promise<StoredChunk> {
+    this.reach();
+    this.calls.push(`write ${upload.id} ${slot.index}`);
+    const target = this.unpublished.get(upload.id);
+    if (!target) throw new StoredDataMissingError(upload.id);
+    // A tagged store keeps a chunk only once all of it arrived; a disk takes each piece in place.
+    const staged = this.options.tags ? Buffer.alloc(slot.length) : target.bytes.subarray(slot.offset, slot.offset + slot.length);
+    let written = 0;
+    for await (const piece of body) {
+      beforeEachWrite();
+      // As an object store refuses parts of an aborted multipart upload.
+      if (this.unpublished.get(upload.id) !== target) throw new StoredDataMissingError(upload.id);
+      if (this.full) throw new InsufficientStorageError();
+      written += piece.copy(staged, written);
+    }
+    target.changedAt = new Date();
+    if (!this.options.tags) return { etag: null };
+    staged.copy(target.bytes, slot.offset, 0, written);
+    const etag = `"${createHash('md5').update(staged.subarray(0, written)).digest('hex')}"`;
+    target.tags.set(slot.index, etag);
+    return { etag };
+  }
+
+  async readForVerification(upload: UploadLayout, chunks: RecordedStoredChunk[]): Promise<StoredUpload> {
+    this.reach();
+    const unpublished = this.unpublished.get(upload.id);
+    if (unpublished) {
+      if (this.options.tags) {
+        const lost = chunks.filter((chunk) => unpublished.tags.get(chunk.index) !== chunk.etag).map((chunk) => chunk.index);
+        if (lost.length > 0) return { kind: 'chunks-lost', chunks: lost };
+      }
+      return { kind: 'read', digests: digestsOf(unpublished.bytes, upload), published: false };
+    }
+    const published = this.published.get(upload.id);
+    if (published) return { kind: 'read', digests: digestsOf(published.bytes, upload), published: true };
+    return { kind: 'gone' };
+  }
+
+  async reopenChunks(upload: UploadLayout, chunks: number[]): Promise<void> {
+    this.reach();
+    this.calls.push(`reopen ${upload.id} ${chunks.join(',')}`);
+    // A tagged store starts over without these chunks, as a new multipart upload would.
+    const unpublished = this.unpublished.get(upload.id);
+    for (const index of chunks) unpublished?.tags.delete(index);
+  }
+
+  async publish(upload: UploadLayout): Promise<void> {
+    this.reach();
+    this.calls.push(`publish ${upload.id}`);
+    const unpublished = this.unpublished.get(upload.id);
+    if (!unpublished) {
+      if (this.published.has(upload.id)) return;
+      throw new StoredDataMissingError(upload.id);
+    }
+    this.unpublished.delete(upload.id);
+    this.published.set(upload.id, { layout: unpublished.layout, bytes: unpublished.bytes, changedAt: new Date() });
+  }
+
+  readPublished(uploadId: string, range?: { start: number; end: number }): Readable {
+    const published = this.published.get(uploadId);
+    if (this.unreachable || !published) {
+      return new Readable({
+        read() {
+          this.destroy(new StoredDataMissingError(uploadId));
+        },
+      });
+    }
+    return Readable.from([published.bytes.subarray(range?.start ?? 0, range ? range.end + 1 : undefined)]);
+  }
+
+  async remove(uploadId: string, which: 'all' | 'unpublished' = 'all'): Promise<void> {
+    this.reach();
+    this.calls.push(`remove ${uploadId} ${which}`);
+    this.unpublished.delete(uploadId);
+    if (which === 'all') this.published.delete(uploadId);
+  }
+
+  async *listLeftovers(changedBefore: Date): AsyncGenerator<StoredLeftover> {
+    this.reach();
+    for (const [uploadId, { changedAt }] of [...this.unpublished]) if (changedAt < changedBefore) yield { uploadId, published: false };
+    for (const [uploadId, { changedAt }] of [...this.published]) if (changedAt < changedBefore) yield { uploadId, published: true };
+  }
+
+  async ping(): Promise<void> {
+    this.reach();
+  }
+
+  /** The bytes held for an upload not yet published, or null. */
+  unpublishedBytes(uploadId: string): Buffer | null {
+    return this.unpublished.get(uploadId)?.bytes ?? null;
+  }
+
+  /** The published file, or null. */
+  publishedBytes(uploadId: string): Buffer | null {
+    return this.published.get(uploadId)?.bytes ?? null;
+  }
+
+  /** Changes one stored byte of a chunk behind the service's back (its tag stays): bit rot. */
+  damage(uploadId: string, index: number): void {
+    const stored = this.unpublished.get(uploadId) ?? this.published.get(uploadId);
+    if (!stored) throw new Error(`Nothing is stored for ${uploadId}`);
+    stored.bytes[chunkRange(stored.layout, index).start] ^= 0xff;
+  }
+
+  /** Drops everything stored for an upload behind the service's back. */
+  lose(uploadId: string): void {
+    this.unpublished.delete(uploadId);
+    this.published.delete(uploadId);
+  }
+
+  /** Sets when an upload's stored bytes last changed, to make them look old or young. */
+  touch(uploadId: string, changedAt: Date): void {
+    const stored = this.unpublished.get(uploadId) ?? this.published.get(uploadId);
+    if (!stored) throw new Error(`Nothing is stored for ${uploadId}`);
+    stored.changedAt = changedAt;
+  }
+
+  private reach(): void {
+    if (this.unreachable) throw new ServiceUnavailableError('The storage');
+  }
+}
+
+/** An in-memory store that also knows its free space, as a disk does. */
+export class InMemoryStorageWithFreeSpace extends InMemoryUploadStorage implements ReportsFreeSpace {
+  /** What `freeBytes` answers; null when the store cannot tell. */
+  freeSpace: number | null = Number.MAX_SAFE_INTEGER;
+
+  async freeBytes(): Promise<number | null> {
+    return this.freeSpace;
+  }
+}
+
+function digestsOf(bytes: Buffer, upload: UploadLayout): { sha256: string; chunkDigests: string[] } {
+  const chunks = new GridHasher(upload);
+  chunks.update(bytes);
+  return { sha256: createHash('sha256').update(bytes).digest('hex'), chunkDigests: chunks.finish() };
+}
