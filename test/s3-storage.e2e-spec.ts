@@ -1,8 +1,9 @@
 import { createHash, randomBytes } from 'node:crypto';
+import { AddressInfo, Server, Socket, connect, createServer } from 'node:net';
 import { Readable } from 'node:stream';
 import { ListMultipartUploadsCommand, ListPartsCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { S3Settings } from '@app/config';
-import { RecordedStoredChunk, ServiceUnavailableError, StoredDataMissingError, UploadLayout, chunkRange, newUploadId, totalChunks } from '@app/core';
+import { RecordedStoredChunk, ServiceUnavailableError, StoredDataMissingError, UploadError, UploadLayout, chunkRange, newUploadId, totalChunks } from '@app/core';
 import { S3UploadStorage, createS3Clients } from '@app/storage';
 import { TestS3Server, s3ClientFor } from './support/s3-server';
 
@@ -22,6 +23,50 @@ async function readAll(stream: Readable): Promise<Buffer> {
   const pieces: Buffer[] = [];
   for await (const piece of stream) pieces.push(piece as Buffer);
   return Buffer.concat(pieces);
+}
+
+/**
+ * A proxy in front of the store that flips one byte in the body of every part upload, as a
+ * faulty network or store could: the store then keeps, and tags, other bytes than were sent.
+ */
+function partCorruptingProxy(targetPort: number): Promise<Server> {
+  const server = createServer((client: Socket) => {
+    const upstream = connect({ host: '127.0.0.1', port: targetPort });
+    upstream.pipe(client);
+    upstream.on('error', () => client.destroy());
+    client.on('error', () => upstream.destroy());
+    let head = Buffer.alloc(0);
+    let bodyLeft = 0;
+    let bodyOffset = 0;
+    let corrupt = false;
+    client.on('data', (data: Buffer) => {
+      let rest = data;
+      while (rest.length > 0) {
+        if (bodyLeft === 0) {
+          head = Buffer.concat([head, rest]);
+          const end = head.indexOf('\r\n\r\n');
+          if (end < 0) return;
+          const headers = head.subarray(0, end + 4);
+          rest = head.subarray(end + 4);
+          head = Buffer.alloc(0);
+          upstream.write(headers);
+          const text = headers.toString('latin1');
+          bodyLeft = Number(/\r\ncontent-length: *(\d+)/i.exec(text)?.[1] ?? 0);
+          bodyOffset = 0;
+          corrupt = text.startsWith('PUT ') && /[?&]partNumber=/.test(text.split('\r\n')[0]);
+          continue;
+        }
+        const piece = Buffer.from(rest.subarray(0, bodyLeft));
+        rest = rest.subarray(piece.length);
+        if (corrupt && bodyOffset <= 100 && bodyOffset + piece.length > 100) piece[100 - bodyOffset] ^= 0xff;
+        bodyOffset += piece.length;
+        bodyLeft -= piece.length;
+        upstream.write(piece);
+      }
+    });
+    client.on('end', () => upstream.end());
+  });
+  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
 }
 
 describe('S3 upload storage on Ceph RGW', () => {
@@ -95,6 +140,24 @@ describe('S3 upload storage on Ceph RGW', () => {
 
     // A re-run after the object was made reads the published object again.
     expect(await storage.readForVerification(upload, chunks)).toMatchObject({ kind: 'read', published: true, digests: { sha256: sha256(file) } });
+  });
+
+  it('refuses a chunk the store kept with other bytes than were sent: its ETag is not their MD5', async () => {
+    const proxy = await partCorruptingProxy(server.port);
+    const corrupted = await open({ endpoint: `http://127.0.0.1:${(proxy.address() as AddressInfo).port}` });
+    try {
+      const upload = { id: newUploadId(), fileSize: CHUNK, chunkSize: CHUNK };
+      await corrupted.create(upload);
+      const error = await corrupted.writeChunk(upload, { index: 0, offset: 0, length: CHUNK }, piecesOf(randomBytes(CHUNK))).catch((caught: unknown) => caught);
+      expect(error).toBeInstanceOf(UploadError);
+      expect(error).toMatchObject({ code: 'SERVICE_UNAVAILABLE', message: expect.stringMatching(/kept other bytes than the ones sent/) });
+      // The store did keep a part, which nothing recorded: the chunk stays missing.
+      expect(await partsOf(upload.id)).toEqual([1]);
+      await corrupted.remove(upload.id);
+    } finally {
+      corrupted.close();
+      proxy.close();
+    }
   });
 
   it('verifies and serves an empty file', async () => {
