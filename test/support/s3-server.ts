@@ -1,6 +1,6 @@
 import { execFile, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -54,6 +54,13 @@ function portOpen(port: number): Promise<boolean> {
   });
 }
 
+/** What another process needs to use, and finally stop, a server it did not start. */
+interface ServerRecord {
+  dir: string;
+  port: number;
+  pids: Record<string, number>;
+}
+
 function processAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
@@ -90,6 +97,17 @@ export class TestS3Server implements S3Access {
 
   private get conf(): string {
     return join(this.dir, 'ceph.conf');
+  }
+
+  /** A server another process started, from its record. */
+  static attach(record: ServerRecord): TestS3Server {
+    const server = new TestS3Server(record.dir, record.port);
+    for (const [name, pid] of Object.entries(record.pids)) server.pids.set(name, pid);
+    return server;
+  }
+
+  toRecord(): ServerRecord {
+    return { dir: this.dir, port: this.port, pids: Object.fromEntries(this.pids) };
   }
 
   /** Boots the cluster; throws with the daemons' log tails when it does not come up. */
@@ -204,6 +222,8 @@ export class TestS3Server implements S3Access {
     const pid = this.pids.get(name);
     if (pid === undefined) return;
     this.pids.delete(name);
+    // Only a daemon of this server: its command line names this server's configuration (guards against a reused pid).
+    if (!readCommandLine(pid).includes(this.conf)) return;
     try {
       process.kill(pid, signal);
     } catch {
@@ -226,6 +246,60 @@ export class TestS3Server implements S3Access {
     }
     throw new Error(`the test S3 store did not start: ${(error as Error).message}${tails}`, { cause: error });
   }
+}
+
+function readCommandLine(pid: number): string {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ');
+  } catch {
+    return '';
+  }
+}
+
+const sharedDir = (runId: string) => join(tmpdir(), `ru-s3-run-${runId}`);
+
+/**
+ * The test run's one S3 store, started by the first test file that asks (booting one takes
+ * a while) and stopped by the global teardown. Give each file its own bucket (`newBucket`);
+ * a file that stops radosgw needs a server of its own (`TestS3Server.start`).
+ */
+export async function sharedTestS3Server(): Promise<TestS3Server> {
+  const runId = process.env.E2E_RUN_ID;
+  if (!runId) throw new Error('sharedTestS3Server needs the e2e global setup (E2E_RUN_ID)');
+  const dir = sharedDir(runId);
+  const record = join(dir, 'server.json');
+  const failure = join(dir, 'failed.txt');
+  let starter = true;
+  try {
+    mkdirSync(dir);
+  } catch {
+    starter = false;
+  }
+  if (starter) {
+    try {
+      const server = await TestS3Server.start();
+      writeFileSync(record, JSON.stringify(server.toRecord()));
+      return server;
+    } catch (error) {
+      writeFileSync(failure, (error as Error).message);
+      throw error;
+    }
+  }
+  const deadline = Date.now() + 240_000;
+  for (;;) {
+    if (existsSync(failure)) throw new Error(`the shared test S3 store failed to start: ${readFileSync(failure, 'utf8')}`);
+    if (existsSync(record)) return TestS3Server.attach(JSON.parse(readFileSync(record, 'utf8')) as ServerRecord);
+    if (Date.now() > deadline) throw new Error('the shared test S3 store did not start within 240 s');
+    await sleep(200);
+  }
+}
+
+/** Stops the run's shared S3 store, if a test file started one. */
+export async function stopSharedTestS3Server(runId: string): Promise<void> {
+  const dir = sharedDir(runId);
+  const record = join(dir, 'server.json');
+  if (existsSync(record)) await TestS3Server.attach(JSON.parse(readFileSync(record, 'utf8')) as ServerRecord).stop();
+  rmSync(dir, { recursive: true, force: true });
 }
 
 /** A one-monitor, one-OSD cluster: pool size 1, cephx on, loopback only, small caches. */
