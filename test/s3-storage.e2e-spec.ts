@@ -326,6 +326,11 @@ describe('S3 upload storage on Ceph RGW', () => {
       await expect(open({}, { accessKeyId: server.accessKeyId, secretAccessKey: 'wrong-secret-000000000000000000000000000' })).rejects.toThrow(/^AWS_SECRET_ACCESS_KEY: /);
     });
 
+    it('names S3_CHECKSUMS when the store refuses parts sent with their SHA-256 (RGW 16 has no flexible checksums)', async () => {
+      await expect(open({ checksums: true })).rejects.toThrow(/^S3_CHECKSUMS: .*set S3_CHECKSUMS=off/);
+      expect((await admin.send(new ListMultipartUploadsCommand({ Bucket: bucket, Prefix: `${PREFIX}checksum-check-` }))).Uploads ?? []).toEqual([]);
+    });
+
     it('names S3_ENDPOINT when nothing answers there', async () => {
       await expect(open({ endpoint: 'http://127.0.0.1:9' })).rejects.toThrow(/^S3_ENDPOINT: http:\/\/127\.0\.0\.1:9 could not be reached/);
     });

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { Readable } from 'node:stream';
 import {
   AbortMultipartUploadCommand,
@@ -75,7 +76,29 @@ export class S3UploadStorage implements UploadStorage {
       storage.close();
       throw new Error(explainStartupFailure(error, settings), { cause: error });
     }
+    if (settings.checksums) await storage.checkChecksums();
     return storage;
+  }
+
+  /**
+   * A store without flexible checksums refuses every part sent with a SHA-256 trailer: better
+   * said once at start-up than as a 503 on every chunk. One byte in a throwaway multipart
+   * upload, under a key that is no upload id, aborted at once.
+   */
+  private async checkChecksums(): Promise<void> {
+    const key = `${this.settings.prefix}checksum-check-${randomUUID()}`;
+    let uploadId: string | undefined;
+    try {
+      uploadId = await this.startMultipartUpload(key);
+      await this.clients.parts.send(
+        new UploadPartCommand({ Bucket: this.bucket, Key: key, UploadId: uploadId, PartNumber: 1, Body: Readable.from([Buffer.from('x')]), ContentLength: 1, ChecksumAlgorithm: 'SHA256' }),
+      );
+    } catch (error) {
+      this.close();
+      throw new Error(`S3_CHECKSUMS: ${this.settings.endpoint ?? 'AWS S3'} refused a part sent with its SHA-256 (${s3ErrorName(error) || (error as Error).message}); set S3_CHECKSUMS=off for stores without flexible checksums.`, { cause: error });
+    } finally {
+      if (uploadId !== undefined) await this.clients.requests.send(new AbortMultipartUploadCommand({ Bucket: this.bucket, Key: key, UploadId: uploadId })).catch(() => undefined);
+    }
   }
 
   /** Nest calls this on shutdown: the connections to the store go with the process. */
