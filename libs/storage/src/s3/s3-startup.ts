@@ -1,6 +1,15 @@
 import { S3Settings } from '@app/config';
 import { isStoreUnavailable, s3ErrorName, s3Status } from './s3-errors';
 
+/** A start-up failure whose message says what to fix: logged without a stack, which would only point into the adapter. */
+export class StorageStartupError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'StorageStartupError';
+    this.stack = `${this.name}: ${message}`;
+  }
+}
+
 /** What an operator must change when the store refuses this deployment at start-up. */
 export function explainStartupFailure(error: unknown, settings: S3Settings): string {
   const name = s3ErrorName(error);
@@ -17,6 +26,6 @@ export function explainStartupFailure(error: unknown, settings: S3Settings): str
   if (name === 'AccessDenied' || status === 403) {
     return `AWS_ACCESS_KEY_ID: the credentials in use may not list ${bucket}; check AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, and grant them s3:ListBucket, s3:ListBucketMultipartUploads, s3:GetObject, s3:PutObject, s3:DeleteObject and s3:AbortMultipartUpload on the bucket.`;
   }
-  if (isStoreUnavailable(error)) return `S3_ENDPOINT: ${where} could not be reached (${name || message}); check S3_ENDPOINT and that the store is running.`;
-  return `S3_BUCKET: listing ${bucket} at ${where} failed (${name || 'error'}: ${message}); check S3_BUCKET, S3_ENDPOINT and the AWS credentials.`;
+  if (isStoreUnavailable(error)) return `S3_ENDPOINT: ${where} could not be reached (${message}); check S3_ENDPOINT and that the store is running.`;
+  return `S3_BUCKET: listing ${bucket} at ${where} failed (${name}: ${message}); check S3_BUCKET, S3_ENDPOINT and the AWS credentials.`;
 }

@@ -35,7 +35,7 @@ import {
 } from '@app/core';
 import { PartBody } from './part-body';
 import { S3Clients, createS3Clients } from './s3-clients';
-import { explainStartupFailure } from './s3-startup';
+import { StorageStartupError, explainStartupFailure } from './s3-startup';
 import { mapStoreErrors, s3ErrorName, toDomainError } from './s3-errors';
 import { digestStream } from './stream-digests';
 
@@ -74,7 +74,7 @@ export class S3UploadStorage implements UploadStorage {
       await storage.clients.requests.send(new ListObjectsV2Command({ Bucket: settings.bucket, Prefix: settings.prefix, MaxKeys: 1 }));
     } catch (error) {
       storage.close();
-      throw new Error(explainStartupFailure(error, settings), { cause: error });
+      throw new StorageStartupError(explainStartupFailure(error, settings));
     }
     if (settings.checksums) await storage.checkChecksums();
     return storage;
@@ -95,7 +95,7 @@ export class S3UploadStorage implements UploadStorage {
       );
     } catch (error) {
       this.close();
-      throw new Error(`S3_CHECKSUMS: ${this.settings.endpoint ?? 'AWS S3'} refused a part sent with its SHA-256 (${s3ErrorName(error) || (error as Error).message}); set S3_CHECKSUMS=off for stores without flexible checksums.`, { cause: error });
+      throw new StorageStartupError(`S3_CHECKSUMS: ${this.settings.endpoint ?? 'AWS S3'} refused a part sent with its SHA-256 (${(error as Error).message}); set S3_CHECKSUMS=off for stores without flexible checksums.`);
     } finally {
       if (uploadId !== undefined) await this.clients.requests.send(new AbortMultipartUploadCommand({ Bucket: this.bucket, Key: key, UploadId: uploadId })).catch(() => undefined);
     }
