@@ -3,7 +3,7 @@ import { AddressInfo, Server, Socket, connect, createServer } from 'node:net';
 import { Readable } from 'node:stream';
 import { ListMultipartUploadsCommand, ListPartsCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { S3Settings } from '@app/config';
-import { RecordedStoredChunk, ServiceUnavailableError, StoredDataMissingError, UploadError, UploadLayout, chunkRange, newUploadId, totalChunks } from '@app/core';
+import { InsufficientStorageError, RecordedStoredChunk, ServiceUnavailableError, StoredDataMissingError, UploadError, UploadLayout, chunkRange, newUploadId, totalChunks } from '@app/core';
 import { S3UploadStorage, createS3Clients } from '@app/storage';
 import { TestS3Server, s3ClientFor } from './support/s3-server';
 
@@ -314,6 +314,22 @@ describe('S3 upload storage on Ceph RGW', () => {
     const bytes = randomBytes(CHUNK);
     await storage.writeChunk(upload, { index: 0, offset: 0, length: CHUNK }, piecesOf(bytes));
     expect(await partsOf(upload.id)).toEqual([1]);
+  });
+
+  it('answers 507 when a bucket quota leaves no room for the chunk', async () => {
+    const full = await server.newBucket();
+    await server.admin('quota', 'set', '--quota-scope=bucket', `--bucket=${full}`, '--max-size=1048576');
+    await server.admin('quota', 'enable', '--quota-scope=bucket', `--bucket=${full}`);
+    const quoted = await open({ bucket: full });
+    try {
+      const upload = { id: newUploadId(), fileSize: CHUNK, chunkSize: CHUNK };
+      await quoted.create(upload);
+      await expect(quoted.writeChunk(upload, { index: 0, offset: 0, length: CHUNK }, piecesOf(randomBytes(CHUNK)))).rejects.toBeInstanceOf(InsufficientStorageError);
+      await quoted.remove(upload.id);
+    } finally {
+      quoted.close();
+      await server.removeBucket(full);
+    }
   });
 
   describe('start-up', () => {

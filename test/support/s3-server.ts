@@ -173,6 +173,11 @@ export class TestS3Server implements S3Access {
     await this.kill('rgw', 'SIGKILL');
   }
 
+  /** Runs `radosgw-admin` on this cluster (quotas, users); returns what it printed. */
+  async admin(...args: string[]): Promise<string> {
+    return (await run('radosgw-admin', ['-c', this.conf, ...args])).stdout;
+  }
+
   /** A new empty bucket of its own for a test file. */
   async newBucket(): Promise<string> {
     const bucket = `ru-test-${process.pid}-${Date.now().toString(36)}-${this.buckets++}`;

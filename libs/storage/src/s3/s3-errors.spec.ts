@@ -1,4 +1,4 @@
-import { ServiceUnavailableError } from '@app/core';
+import { InsufficientStorageError, ServiceUnavailableError } from '@app/core';
 import { isStoreUnavailable, toDomainError } from './s3-errors';
 import { explainStartupFailure } from './s3-startup';
 
@@ -44,6 +44,15 @@ describe(isStoreUnavailable.name, () => {
     expect(error.code).toBe('SERVICE_UNAVAILABLE');
     expect(error.message).not.toMatch(/SlowDown|127\.0\.0\.1/);
     expect(error.cause).toBe(cause);
+  });
+});
+
+describe('a full store', () => {
+  it.each([
+    ['a quota (RGW, MinIO)', s3Error('QuotaExceeded', 403)],
+    ['a full MinIO', s3Error('XMinioStorageFull', 507)],
+  ])('turns %s into the 507 of the contract', (_what, error) => {
+    expect(toDomainError(error)).toBeInstanceOf(InsufficientStorageError);
   });
 });
 

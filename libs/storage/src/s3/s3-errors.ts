@@ -1,4 +1,4 @@
-import { ServiceUnavailableError } from '@app/core';
+import { InsufficientStorageError, ServiceUnavailableError } from '@app/core';
 
 /** What the service calls the store in the messages clients see. */
 export const STORE_NAME = 'Object storage';
@@ -8,6 +8,9 @@ interface S3ErrorShape {
   code?: string;
   $metadata?: { httpStatusCode?: number };
 }
+
+/** Errors by which a store says it is full: a bucket or user quota (RGW, MinIO), or a full MinIO. */
+const FULL = new Set(['QuotaExceeded', 'XMinioStorageFull', 'XMinioAdminBucketQuotaExceeded']);
 
 /** Errors by which a store says "not now": slow down, busy, timed out. */
 const BUSY = new Set(['SlowDown', 'Throttling', 'ThrottlingException', 'RequestThrottled', 'TooManyRequestsException', 'RequestLimitExceeded', 'ServiceUnavailable', 'InternalError', 'RequestTimeout']);
@@ -39,7 +42,7 @@ export function isStoreUnavailable(error: unknown): boolean {
   return false;
 }
 
-/** Turns "the store is unreachable or busy" into the domain's 503; everything else passes through untouched. */
+/** Turns "the store is full" into the domain's 507 and "unreachable or busy" into its 503; everything else passes through untouched. */
 export async function mapStoreErrors<T>(work: () => Promise<T>): Promise<T> {
   try {
     return await work();
@@ -48,7 +51,12 @@ export async function mapStoreErrors<T>(work: () => Promise<T>): Promise<T> {
   }
 }
 
+export function isStoreFull(error: unknown): boolean {
+  return FULL.has(s3ErrorName(error)) || s3Status(error) === 507;
+}
+
 export function toDomainError(error: unknown): unknown {
+  if (isStoreFull(error)) return Object.assign(new InsufficientStorageError(), { cause: error });
   if (!isStoreUnavailable(error) || error instanceof ServiceUnavailableError) return error;
   // The cause stays for the logs; the client's message never names the store's internals.
   return Object.assign(new ServiceUnavailableError(STORE_NAME), { cause: error });
