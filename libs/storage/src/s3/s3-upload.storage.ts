@@ -88,17 +88,19 @@ export class S3UploadStorage implements UploadStorage {
   private async checkChecksums(): Promise<void> {
     const key = `${this.settings.prefix}checksum-check-${randomUUID()}`;
     let uploadId: string | undefined;
+    let refusal: unknown;
     try {
       uploadId = await this.startMultipartUpload(key);
       await this.clients.parts.send(
         new UploadPartCommand({ Bucket: this.bucket, Key: key, UploadId: uploadId, PartNumber: 1, Body: Readable.from([Buffer.from('x')]), ContentLength: 1, ChecksumAlgorithm: 'SHA256' }),
       );
     } catch (error) {
-      this.close();
-      throw new StorageStartupError(`S3_CHECKSUMS: ${this.settings.endpoint ?? 'AWS S3'} refused a part sent with its SHA-256 (${(error as Error).message}); set S3_CHECKSUMS=off for stores without flexible checksums.`);
-    } finally {
-      if (uploadId !== undefined) await this.clients.requests.send(new AbortMultipartUploadCommand({ Bucket: this.bucket, Key: key, UploadId: uploadId })).catch(() => undefined);
+      refusal = error;
     }
+    if (uploadId !== undefined) await this.clients.requests.send(new AbortMultipartUploadCommand({ Bucket: this.bucket, Key: key, UploadId: uploadId })).catch(() => undefined);
+    if (refusal === undefined) return;
+    this.close();
+    throw new StorageStartupError(`S3_CHECKSUMS: ${this.settings.endpoint ?? 'AWS S3'} refused a part sent with its SHA-256 (${(refusal as Error).message}); set S3_CHECKSUMS=off for stores without flexible checksums.`);
   }
 
   /** Nest calls this on shutdown: the connections to the store go with the process. */
