@@ -13,6 +13,7 @@ const { root, entry, appNodeFlags } = require('../scripts/app-entries');
 const measure = require('./lib/measurements');
 const client = require('./lib/service-client');
 const report = require('./lib/report');
+const { s3Available, measureS3, s3TableRows } = require('./lib/s3');
 
 const cleanup = createCleanup();
 // The apps, so a failure can show what they logged.
@@ -194,12 +195,30 @@ async function runConcurrent(settings, files, service, runs) {
   }
 }
 
+/** The S3 rows, on a private Ceph RGW; null when they are not wanted or cannot run here. */
+async function runS3(settings, workDir) {
+  if (settings.s3 === 'off' || (settings.s3 === 'auto' && !s3Available())) return null;
+  if (!s3Available()) throw new Error('BENCH_S3 asks for the S3 rows, which need Ceph (radosgw, ceph-mon, ceph-osd): run node scripts/test-prerequisites.js');
+  log(`writing a random ${report.sizeLabel(settings.s3FileSize)} file for the S3 rows, and starting a Ceph RGW`);
+  const filePath = await writeRandomFile(join(workDir, `random-s3-${settings.s3FileSize}.bin`), settings.s3FileSize);
+  return measureS3({ settings, filePath, fileSize: settings.s3FileSize, cleanup, log });
+}
+
 async function main() {
   const settings = readSettings();
   const startedAt = new Date().toISOString();
   const workDir = await createWorkDir(settings.parentDir, cleanup);
-  log(`size ${report.sizeLabel(settings.fileSize)}, ${settings.runs} run(s) each; files, STORAGE_DIR and tus directory under ${workDir}`);
   const machine = await report.describeMachine(workDir);
+  if (settings.s3 === 'only') {
+    log(`S3 rows only, ${report.sizeLabel(settings.s3FileSize)}, ${settings.runs} run(s) each, under ${workDir}`);
+    const s3 = await runS3(settings, workDir);
+    if (interrupted) return;
+    console.log(`\n${report.formatTable(s3TableRows(settings, s3))}\n`);
+    const { parentDir: _parentDir, ...measured } = settings;
+    log(`raw figures: ${await report.writeJson({ startedAt, machine, settings: measured, s3 })}`);
+    return;
+  }
+  log(`size ${report.sizeLabel(settings.fileSize)}, ${settings.runs} run(s) each; files, STORAGE_DIR and tus directory under ${workDir}`);
   const files = await prepareFiles(workDir, settings);
   const service = await startService(workDir);
   const tus = await startTus(workDir);
@@ -210,13 +229,14 @@ async function main() {
   await runRounds(settings, files, workDir, service, tus, bare, runs);
   await runSmallFile(settings, files, service, runs);
   await runConcurrent(settings, files, service, runs);
+  const s3 = await runS3(settings, workDir);
 
   // Figures cut short by Ctrl+C are not results.
   if (interrupted) return;
   const summary = report.summarize(runs);
-  console.log(`\n${report.formatTable(report.tableRows(settings, summary))}\n`);
+  console.log(`\n${report.formatTable([...report.tableRows(settings, summary), ...(s3 ? s3TableRows(settings, s3) : [])])}\n`);
   const { parentDir: _parentDir, ...measured } = settings;
-  const file = await report.writeJson({ startedAt, machine, settings: measured, service: { database: service.database, redisPrefix: service.redisPrefix }, ...summary, runs });
+  const file = await report.writeJson({ startedAt, machine, settings: measured, service: { database: service.database, redisPrefix: service.redisPrefix }, ...summary, runs, s3 });
   log(`machine: ${machine.cpuCount} x ${machine.cpuModel}, ${machine.totalMemoryMiB} MiB RAM, Node ${machine.node}`);
   log(`raw figures: ${file}`);
 }

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // The first step of `npm test`: the suites need, beyond Postgres and Redis, Debian's nginx (the
-// load balancer of `npm run stack` and its test) and chromium (the web page tests). Installs what
+// load balancer of `npm run stack` and its test), chromium (the web page tests) and Ceph's S3
+// gateway with a monitor and an OSD behind it (the S3 storage tests start one). Installs what
 // is missing when it can (root with apt-get), otherwise stops with the one command to run.
 // Idempotent: with everything present it only looks.
 'use strict';
@@ -12,6 +13,11 @@ const { spawnSync } = require('node:child_process');
 const PACKAGES = {
   nginx: '/usr/sbin/nginx',
   chromium: '/usr/bin/chromium',
+  radosgw: '/usr/bin/radosgw',
+  'ceph-mon': '/usr/bin/ceph-mon',
+  'ceph-osd': '/usr/bin/ceph-osd',
+  // ceph, ceph-authtool, monmaptool: the tools that set a cluster up.
+  'ceph-common': '/usr/bin/ceph-authtool',
 };
 
 const missing = Object.keys(PACKAGES).filter((name) => !existsSync(PACKAGES[name]));
@@ -34,7 +40,7 @@ function run(command, args) {
 }
 
 console.log(`[test-prerequisites] installing ${missing.join(' ')} (Debian packages the tests need)`);
-// Keep the nginx package from starting a system nginx on port 80: the tests run their own.
+// Keep the packages from starting system services (nginx on port 80, Ceph daemons): the tests run their own.
 const policy = '/usr/sbin/policy-rc.d';
 const addedPolicy = !existsSync(policy);
 if (addedPolicy) writeFileSync(policy, '#!/bin/sh\nexit 101\n', { mode: 0o755 });

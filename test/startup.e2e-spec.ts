@@ -53,6 +53,17 @@ describe('start-up', () => {
     expect(app.log).not.toMatch(/\bat .+:\d+:\d+/);
   });
 
+  it.each([
+    ['API', API],
+    ['worker', WORKER],
+  ])('stops the %s with a message naming S3_ENDPOINT when the S3 store cannot be reached', async (_, entry) => {
+    const databaseUrl = `${process.env.E2E_POSTGRES_URL}/ru_e2e_${process.env.E2E_RUN_ID}_startup_s3`;
+    const app = new TestProcess('app', process.execPath, [entry], baseEnv({ DATABASE_URL: databaseUrl, PORT: String(await freePort()), STORAGE_BACKEND: 's3', S3_BUCKET: 'uploads', S3_ENDPOINT: 'http://127.0.0.1:9', AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test', AWS_REGION: 'us-east-1' }));
+    expect(await app.wait()).toBe(1);
+    expect(app.log).toMatch(/S3_ENDPOINT: http:\/\/127\.0\.0\.1:9 could not be reached/);
+    expect(app.log).not.toMatch(/\bat .+:\d+:\d+/);
+  });
+
   it.each(['start:api', 'start:worker'])('npm run %s passes the Node flags that start-all, the stack, the tests and the benchmark use', async (script) => {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const { appNodeFlags } = require(join(__dirname, '..', 'scripts/app-entries.js')) as { appNodeFlags: string[] };

@@ -19,8 +19,16 @@ function parseRuns(text) {
   return runs;
 }
 
+function parseS3(text) {
+  if (['auto', 'on', 'off', 'only'].includes(text)) return text;
+  throw new Error(`BENCH_S3 must be auto, on, off or only, not "${text}"`);
+}
+
 function readSettings(env = process.env) {
   return {
+    // The S3 rows: `auto` when Ceph's gateway is installed, `only` skips everything else.
+    s3: parseS3(env.BENCH_S3 || 'auto'),
+    s3FileSize: parseSize(env.BENCH_S3_SIZE || '256m'),
     fileSize: parseSize(env.BENCH_SIZE || '1g'),
     runs: parseRuns(env.BENCH_RUNS || '3'),
     chunkSize: 8 * MiB,

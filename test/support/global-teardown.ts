@@ -1,9 +1,11 @@
 import Redis from 'ioredis';
 import { Client } from 'pg';
+import { stopSharedTestS3Server } from './s3-server';
 
 /** Removes every database and Redis key this run made, whatever the tests left behind. */
 export default async function globalTeardown(): Promise<void> {
   const runId = process.env.E2E_RUN_ID;
+  if (runId) await stopSharedTestS3Server(runId);
   if (runId) {
     const client = new Client({ connectionString: `${process.env.E2E_POSTGRES_URL}/postgres` });
     await client.connect();

@@ -1,5 +1,5 @@
 import { resolve } from 'node:path';
-import { ConfigValidationError, loadConfig, MAX_CHUNK_SIZE, MAX_FILE_SIZE_LIMIT, MIN_CHUNK_SIZE } from './app-config';
+import { chunkSizeBounds, ConfigValidationError, loadConfig, MAX_CHUNK_SIZE, MAX_FILE_SIZE_LIMIT, MIN_CHUNK_SIZE } from './app-config';
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
@@ -45,6 +45,8 @@ describe(loadConfig.name, () => {
       shutdownTimeoutMs: 30_000,
       logLevel: 'info',
       webhook: null,
+      storageBackend: 'disk',
+      s3: null,
     });
   });
 
@@ -100,6 +102,76 @@ describe(loadConfig.name, () => {
 
     it('resolves a relative path against the working directory', () => {
       expect(loadConfig({ STORAGE_DIR: 'store/here' }).storageDir).toBe(resolve('store/here'));
+    });
+  });
+
+  describe('STORAGE_BACKEND and S3_*', () => {
+    const s3 = { STORAGE_BACKEND: 's3', S3_BUCKET: 'uploads' };
+
+    it('reads the s3 settings with their defaults', () => {
+      expect(loadConfig(s3)).toMatchObject({
+        storageBackend: 's3',
+        s3: { bucket: 'uploads', endpoint: null, forcePathStyle: false, prefix: '', checksums: false },
+      });
+    });
+
+    it('reads every s3 setting given', () => {
+      const config = loadConfig({ ...s3, S3_ENDPOINT: 'http://minio:9000/', S3_FORCE_PATH_STYLE: 'false', S3_PREFIX: 'team-a/uploads/', S3_CHECKSUMS: 'on' });
+      expect(config.s3).toEqual({ bucket: 'uploads', endpoint: 'http://minio:9000', forcePathStyle: false, prefix: 'team-a/uploads/', checksums: true });
+    });
+
+    it('uses path-style requests by default with an S3_ENDPOINT', () => {
+      expect(loadConfig({ ...s3, S3_ENDPOINT: 'http://127.0.0.1:7480' }).s3?.forcePathStyle).toBe(true);
+    });
+
+    it('ignores the S3 settings with the disk backend', () => {
+      expect(loadConfig({ S3_BUCKET: 'Not A Bucket', S3_CHECKSUMS: 'maybe' })).toMatchObject({ storageBackend: 'disk', s3: null });
+    });
+
+    it('rejects an unknown backend', () => {
+      expect(problemsFor({ STORAGE_BACKEND: 'gcs' })).toEqual([expect.stringMatching(/^STORAGE_BACKEND=.*disk or s3/)]);
+    });
+
+    it('requires S3_BUCKET with the s3 backend', () => {
+      expect(problemsFor({ STORAGE_BACKEND: 's3' })).toEqual([expect.stringMatching(/^S3_BUCKET is required with STORAGE_BACKEND=s3/)]);
+    });
+
+    it.each(['Uploads', 'up', 'under_score', '-leading', 'x'.repeat(64)])('rejects S3_BUCKET=%p, saying what a bucket name is', (bucket) => {
+      expect(problemsFor({ ...s3, S3_BUCKET: bucket })).toEqual([expect.stringMatching(/^S3_BUCKET=.*3 to 63 lowercase letters/)]);
+    });
+
+    it.each([
+      ['S3_ENDPOINT', 'minio:9000', /http:\/\/ or https:\/\//],
+      ['S3_FORCE_PATH_STYLE', 'yes', /true or false/],
+      ['S3_CHECKSUMS', 'sha256', /true or false/],
+      ['S3_PREFIX', '/uploads', /not starting with \//],
+      ['S3_PREFIX', 'a b', /letters, digits/],
+    ])('rejects %s=%p', (name, value, expected) => {
+      const problems = problemsFor({ ...s3, [name]: value });
+      expect(problems).toEqual([expect.stringMatching(new RegExp(`^${name}=`))]);
+      expect(problems[0]).toMatch(expected);
+    });
+
+    it('refuses a DEFAULT_CHUNK_SIZE under 5 MiB with the s3 backend, and a MAX_FILE_SIZE over 10,000 parts of 64 MiB', () => {
+      expect(problemsFor({ ...s3, DEFAULT_CHUNK_SIZE: '4m', MAX_FILE_SIZE: '1t' })).toEqual([
+        expect.stringMatching(/^DEFAULT_CHUNK_SIZE="4m" .*5 MiB/),
+        expect.stringMatching(/^MAX_FILE_SIZE="1t" .*10,000 parts/),
+      ]);
+      expect(loadConfig({ ...s3, DEFAULT_CHUNK_SIZE: '5m', MAX_FILE_SIZE: '625g' }).defaultChunkSize).toBe(5 * MiB);
+    });
+
+    it('reports every problem at once', () => {
+      expect(problemsFor({ STORAGE_BACKEND: 's3', S3_ENDPOINT: 'nope', S3_CHECKSUMS: 'x' })).toHaveLength(3);
+    });
+  });
+
+  describe(chunkSizeBounds.name, () => {
+    it('keeps the contract bounds on disk', () => {
+      expect(chunkSizeBounds({ storageBackend: 'disk' })).toEqual({ minChunkSize: MIN_CHUNK_SIZE, maxChunkSize: MAX_CHUNK_SIZE, maxChunks: null });
+    });
+
+    it('raises the floor to S3\'s 5 MiB part and caps a file at 10,000 chunks in s3 mode', () => {
+      expect(chunkSizeBounds({ storageBackend: 's3' })).toEqual({ minChunkSize: 5 * MiB, maxChunkSize: MAX_CHUNK_SIZE, maxChunks: 10_000 });
     });
   });
 

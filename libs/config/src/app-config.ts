@@ -10,6 +10,31 @@ export const MIN_CHUNK_SIZE = 256 * KiB;
 export const MAX_CHUNK_SIZE = 64 * MiB;
 /** Chunk indexes are 32-bit in the database: at the smallest chunk size, this is the largest file (512 TiB − 256 KiB). */
 export const MAX_FILE_SIZE_LIMIT = (2 ** 31 - 1) * MIN_CHUNK_SIZE;
+/** S3 refuses multipart parts under 5 MiB (but the last) and more than 10,000 parts; a chunk is a part. */
+export const S3_MIN_PART_SIZE = 5 * MiB;
+export const S3_MAX_PARTS = 10_000;
+
+export type StorageBackend = 'disk' | 's3';
+
+/** Where the s3 backend keeps uploads; credentials and region come from the standard AWS chain. */
+export interface S3Settings {
+  bucket: string;
+  /** Null for AWS itself; the URL of any other S3-compatible store. */
+  endpoint: string | null;
+  /** `https://endpoint/bucket/key` rather than `https://bucket.endpoint/key`. */
+  forcePathStyle: boolean;
+  /** Prepended to every key this service writes (`uploads/`); may be empty. */
+  prefix: string;
+  /** Send each part's SHA-256 for the store to check (`x-amz-checksum-sha256`); only for stores with flexible checksums. */
+  checksums: boolean;
+}
+
+/** The chunk sizes initiate may accept, and how many chunks a file may have (null: no limit). */
+export interface ChunkSizeBounds {
+  minChunkSize: number;
+  maxChunkSize: number;
+  maxChunks: number | null;
+}
 
 /**
  * Every setting the service reads, parsed and checked once at start-up.
@@ -63,6 +88,17 @@ export interface AppConfig {
   logLevel: LogLevel;
   /** Where completion events are posted (WEBHOOK_URL); null turns events off, and none are recorded. */
   webhook: WebhookConfig | null;
+  /** `disk`: STORAGE_DIR, shared by every replica; `s3`: an S3-compatible bucket. */
+  storageBackend: StorageBackend;
+  /** Set when `storageBackend` is `s3`, null otherwise. */
+  s3: S3Settings | null;
+}
+
+/** The chunk size rules of initiate: an S3 part has a floor and a count limit that a disk does not. */
+export function chunkSizeBounds(config: Pick<AppConfig, 'storageBackend'>): ChunkSizeBounds {
+  return config.storageBackend === 's3'
+    ? { minChunkSize: S3_MIN_PART_SIZE, maxChunkSize: MAX_CHUNK_SIZE, maxChunks: S3_MAX_PARTS }
+    : { minChunkSize: MIN_CHUNK_SIZE, maxChunkSize: MAX_CHUNK_SIZE, maxChunks: null };
 }
 
 export interface WebhookConfig {
@@ -136,10 +172,40 @@ export function loadConfig(env: Env = process.env): AppConfig {
     shutdownTimeoutMs: read.duration('SHUTDOWN_TIMEOUT', 30_000, 0),
     logLevel: read.pattern('LOG_LEVEL', 'info', new RegExp(`^(${LOG_LEVELS.join('|')})$`), LOG_LEVELS.join(', ')) as LogLevel,
     webhook: read.webhook(),
+    storageBackend: read.pattern('STORAGE_BACKEND', 'disk', /^(disk|s3)$/, 'disk or s3') as StorageBackend,
+    s3: null,
   };
+
+  if (config.storageBackend === 's3') {
+    config.s3 = readS3Settings(read);
+    if (config.defaultChunkSize < S3_MIN_PART_SIZE) {
+      problems.push(`DEFAULT_CHUNK_SIZE=${JSON.stringify(env.DEFAULT_CHUNK_SIZE?.trim())} is not valid with STORAGE_BACKEND=s3: S3 refuses parts under 5 MiB, so chunks must be at least 5m`);
+    }
+    if (config.maxFileSize > S3_MAX_PARTS * MAX_CHUNK_SIZE) {
+      problems.push(`MAX_FILE_SIZE=${JSON.stringify(env.MAX_FILE_SIZE?.trim())} is not valid with STORAGE_BACKEND=s3: at most ${S3_MAX_PARTS * MAX_CHUNK_SIZE} bytes (10,000 parts of 64 MiB)`);
+    }
+  }
 
   if (problems.length > 0) throw new ConfigValidationError(problems);
   return config;
+}
+
+/** Bucket names as S3 allows them for new buckets: 3–63 lowercase letters, digits, dots and hyphens. */
+const BUCKET_NAME = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
+/** Key prefixes of safe characters only (AWS's list), without a leading slash. */
+const KEY_PREFIX = /^(?!\/)[A-Za-z0-9!_.*'()/-]{0,512}$/;
+
+function readS3Settings(read: EnvReader): S3Settings {
+  const endpoint = read.optionalUrl('S3_ENDPOINT', ['http:', 'https:']);
+  const bucket = read.required('S3_BUCKET', 'with STORAGE_BACKEND=s3: the name of an existing bucket');
+  return {
+    bucket: bucket === null ? '' : read.check('S3_BUCKET', bucket, BUCKET_NAME, 'a bucket name: 3 to 63 lowercase letters, digits, dots and hyphens', ''),
+    endpoint,
+    // Stores other than AWS mostly serve buckets by path only.
+    forcePathStyle: read.boolean('S3_FORCE_PATH_STYLE', endpoint !== null),
+    prefix: read.pattern('S3_PREFIX', '', KEY_PREFIX, "letters, digits and ! _ . * ' ( ) / - (at most 512, not starting with /), such as uploads/"),
+    checksums: read.boolean('S3_CHECKSUMS', false),
+  };
 }
 
 const SIZE_UNITS: Record<string, number> = { '': 1, b: 1, k: KiB, kb: KiB, kib: KiB, m: MiB, mb: MiB, mib: MiB, g: GiB, gb: GiB, gib: GiB, t: 1024 * GiB, tb: 1024 * GiB, tib: 1024 * GiB };
@@ -199,6 +265,17 @@ class EnvReader {
     }
     this.fail(name, value, `a URL starting with ${protocols.map((protocol) => `${protocol}//`).join(' or ')}`, null);
     return false;
+  }
+
+  /** The value, or null after reporting that it is missing. */
+  required(name: string, when: string): string | null {
+    const value = this.raw(name);
+    if (value === undefined) this.problems.push(`${name} is required ${when}`);
+    return value ?? null;
+  }
+
+  check<T>(name: string, value: string, pattern: RegExp, expected: string, fallback: T): string | T {
+    return pattern.test(value) ? value : this.fail(name, value, expected, fallback);
   }
 
   pattern(name: string, fallback: string, pattern: RegExp, expected: string): string {

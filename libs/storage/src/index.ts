@@ -1,2 +1,3 @@
 export * from './local-disk.storage';
+export * from './s3';
 export * from './storage.module';

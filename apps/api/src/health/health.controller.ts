@@ -40,9 +40,9 @@ export class HealthController {
     return { status: 'ok' };
   }
 
-  /** Postgres, Redis and the storage directory all answer: this replica can take uploads. */
+  /** Postgres, Redis and the storage (directory or bucket) all answer: this replica can take uploads. */
   @Get('ready')
-  @ApiOperation({ summary: 'Readiness', description: 'Checks Postgres, Redis and the storage directory, each within 2 s.' })
+  @ApiOperation({ summary: 'Readiness', description: 'Checks Postgres, Redis and the storage (the directory, or the S3 bucket), each within 2 s.' })
   @ApiOkResponse({ description: 'Every dependency answers: this replica can take uploads.', schema: schemaRef('HealthReady') })
   @ApiServiceUnavailableResponse({
     description: 'At least one dependency is down; `checks` says which.',

@@ -154,6 +154,44 @@ describe(parseInitiateRequest.name, () => {
     ])('accepts a chunkSize of %s', (_why, chunkSize) => {
       expect(parseInitiateRequest({ ...validBody, chunkSize }, limits).chunkSize).toBe(chunkSize);
     });
+
+    it('names the bounds in bytes and in the units a person reads', () => {
+      expect(problemsOf(initiate({ ...validBody, chunkSize: 1 }))).toEqual([{ field: 'chunkSize', message: 'must be a whole number of bytes from 262144 (256 KiB) to 67108864 (64 MiB)' }]);
+    });
+  });
+
+  describe('chunkSize with a limit on the number of chunks (S3: parts of 5 MiB or more, at most 10,000)', () => {
+    const s3Limits: UploadLimits = { ...limits, maxFileSize: 625 * GiB, minChunkSize: 5 * MiB, maxChunks: 10_000 };
+    const s3Initiate = (body: object) => () => parseInitiateRequest({ ...validBody, ...body }, s3Limits);
+
+    it('refuses a chunkSize under 5 MiB, naming 5 MiB', () => {
+      expect(problemsOf(s3Initiate({ chunkSize: 5 * MiB - 1 }))).toEqual([{ field: 'chunkSize', message: 'must be a whole number of bytes from 5242880 (5 MiB) to 67108864 (64 MiB)' }]);
+    });
+
+    it('keeps the default chunk size while the file fits in 10,000 chunks of it', () => {
+      expect(parseInitiateRequest({ ...validBody, fileSize: 10_000 * 8 * MiB }, s3Limits).chunkSize).toBe(8 * MiB);
+    });
+
+    it('picks a chunk size, in whole MiB, that fits a larger file in 10,000 chunks', () => {
+      const fileSize = 10_000 * 8 * MiB + 1;
+      const { chunkSize } = parseInitiateRequest({ ...validBody, fileSize }, s3Limits);
+      expect(chunkSize).toBe(9 * MiB);
+      expect(Math.ceil(fileSize / chunkSize)).toBeLessThanOrEqual(10_000);
+      expect(parseInitiateRequest({ ...validBody, fileSize: 625 * GiB }, s3Limits).chunkSize).toBe(64 * MiB);
+    });
+
+    it('refuses a given chunkSize that would make more than 10,000 chunks, saying what would do', () => {
+      const problems = problemsOf(s3Initiate({ fileSize: 100 * GiB, chunkSize: 5 * MiB }));
+      expect(problems).toEqual([{ field: 'chunkSize', message: expect.stringMatching(/20480 chunks.*at most 10000; use at least 10737419 bytes, or leave chunkSize out/) }]);
+    });
+
+    it('answers FILE_TOO_LARGE when no chunk size could fit the file in 10,000 chunks', () => {
+      expect(uploadErrorFrom(() => parseInitiateRequest({ ...validBody, fileSize: 700 * GiB }, { ...s3Limits, maxFileSize: 1024 * GiB })).code).toBe('FILE_TOO_LARGE');
+    });
+
+    it('has no such limit without maxChunks', () => {
+      expect(parseInitiateRequest({ ...validBody, fileSize: 10 * GiB, chunkSize: 256 * KiB }, limits).chunkSize).toBe(256 * KiB);
+    });
   });
 
   describe('sha256', () => {

@@ -6,6 +6,8 @@ export interface UploadLimits {
   defaultChunkSize: number;
   minChunkSize: number;
   maxChunkSize: number;
+  /** The most chunks a file may have (an S3 upload has at most 10,000 parts); null or absent for no limit. */
+  maxChunks?: number | null;
 }
 
 export interface InitiateRequest {
@@ -15,6 +17,23 @@ export interface InitiateRequest {
   sha256: string | null;
   contentType: string | null;
   metadata: Record<string, string>;
+}
+
+const KiB = 1024;
+const MiB = 1024 * KiB;
+
+/** `5242880 (5 MiB)`: the bytes a client sends and the size a person reads. */
+function describeSize(bytes: number): string {
+  if (bytes % MiB === 0) return `${bytes} (${bytes / MiB} MiB)`;
+  if (bytes % KiB === 0) return `${bytes} (${bytes / KiB} KiB)`;
+  return `${bytes}`;
+}
+
+/** The chunk size given to a file the client left to the server: the default, or more when that would make too many chunks. */
+function pickChunkSize(fileSize: number, limits: UploadLimits): number {
+  if (!limits.maxChunks || Math.ceil(fileSize / limits.defaultChunkSize) <= limits.maxChunks) return limits.defaultChunkSize;
+  // Whole MiB, so the chunk grid stays easy to read.
+  return Math.ceil(fileSize / limits.maxChunks / MiB) * MiB;
 }
 
 const FIELDS = new Set(['fileName', 'fileSize', 'chunkSize', 'sha256', 'contentType', 'metadata']);
@@ -37,7 +56,10 @@ export function parseInitiateRequest(body: unknown, limits: UploadLimits): Initi
     if (!FIELDS.has(field)) problem(field, `is not a known field (allowed: ${[...FIELDS].join(', ')})`);
   }
 
-  const { fileName, fileSize, chunkSize = limits.defaultChunkSize, sha256 = null, contentType = null, metadata = {} } = input;
+  const { fileName, fileSize, sha256 = null, contentType = null, metadata = {} } = input;
+  const fileSizeValid = Number.isSafeInteger(fileSize) && (fileSize as number) >= 0;
+  const picked = fileSizeValid ? pickChunkSize(fileSize as number, limits) : limits.defaultChunkSize;
+  const chunkSize = input.chunkSize === undefined ? picked : input.chunkSize;
 
   if (typeof fileName !== 'string') problem('fileName', 'is required and must be a string');
   else {
@@ -45,10 +67,13 @@ export function parseInitiateRequest(body: unknown, limits: UploadLimits): Initi
     if (reason) problem('fileName', reason);
   }
 
-  if (!Number.isSafeInteger(fileSize) || (fileSize as number) < 0) problem('fileSize', 'is required and must be a whole number of bytes, 0 or more');
+  if (!fileSizeValid) problem('fileSize', 'is required and must be a whole number of bytes, 0 or more');
 
   if (!Number.isSafeInteger(chunkSize) || (chunkSize as number) < limits.minChunkSize || (chunkSize as number) > limits.maxChunkSize) {
-    problem('chunkSize', `must be a whole number of bytes from ${limits.minChunkSize} (256 KiB) to ${limits.maxChunkSize} (64 MiB)`);
+    if (input.chunkSize !== undefined) problem('chunkSize', `must be a whole number of bytes from ${describeSize(limits.minChunkSize)} to ${describeSize(limits.maxChunkSize)}`);
+  } else if (limits.maxChunks && fileSizeValid && Math.ceil((fileSize as number) / (chunkSize as number)) > limits.maxChunks) {
+    const least = Math.ceil((fileSize as number) / limits.maxChunks);
+    problem('chunkSize', `is too small for this file: it would make ${Math.ceil((fileSize as number) / (chunkSize as number))} chunks, and the storage of this server takes at most ${limits.maxChunks}; use at least ${least} bytes, or leave chunkSize out to have one picked`);
   }
 
   if (sha256 !== null && (typeof sha256 !== 'string' || !SHA256_HEX.test(sha256))) problem('sha256', 'must be 64 hexadecimal characters');
@@ -65,7 +90,7 @@ export function parseInitiateRequest(body: unknown, limits: UploadLimits): Initi
 
   if (problems.length > 0) throw new ValidationFailedError(problems);
 
-  if ((fileSize as number) > limits.maxFileSize) {
+  if ((fileSize as number) > limits.maxFileSize || (chunkSize as number) > limits.maxChunkSize) {
     throw new UploadError('FILE_TOO_LARGE', `The file is ${fileSize} bytes; this server accepts files up to ${limits.maxFileSize} bytes.`, { maxFileSize: limits.maxFileSize });
   }
 

@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { createHash } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { APP_CONFIG, AppConfig, MAX_CHUNK_SIZE, MIN_CHUNK_SIZE } from '@app/config';
+import { APP_CONFIG, AppConfig, chunkSizeBounds } from '@app/config';
 import { InsufficientStorageError, UploadError, ValidationFailedError } from '../errors';
 import { ASSEMBLY_QUEUE, AssemblyQueue } from '../ports/assembly-queue';
 import { UPLOAD_REPOSITORY, UploadRepository } from '../ports/upload.repository';
@@ -54,12 +54,7 @@ export class UploadService {
     if (idempotencyKey !== null && !/^[\x21-\x7e]{1,255}$/.test(idempotencyKey)) {
       throw new ValidationFailedError([{ field: 'Idempotency-Key', message: 'must be 1 to 255 visible ASCII characters' }]);
     }
-    const request = parseInitiateRequest(body, {
-      maxFileSize: this.config.maxFileSize,
-      defaultChunkSize: this.config.defaultChunkSize,
-      minChunkSize: MIN_CHUNK_SIZE,
-      maxChunkSize: MAX_CHUNK_SIZE,
-    });
+    const request = parseInitiateRequest(body, { maxFileSize: this.config.maxFileSize, defaultChunkSize: this.config.defaultChunkSize, ...chunkSizeBounds(this.config) });
     // Only a store that knows its free space can refuse early; any other refuses when it fills up.
     const free = reportsFreeSpace(this.storage) ? await this.storage.freeBytes() : null;
     if (free !== null && request.fileSize > free) throw new InsufficientStorageError();

@@ -1,0 +1,2 @@
+export * from './s3-upload.storage';
+export * from './s3-clients';
