@@ -2,12 +2,13 @@ import { existsSync } from 'node:fs';
 import { utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { eventually } from './support/processes';
+import { describeInStorageModes, smallChunk } from './support/test-store';
 import { useStack, randomFile, sha256 } from './support/upload-client';
 
 const MiB = 1024 * 1024;
 
-describe('a worker killed mid-assembly', () => {
-  const ctx = useStack();
+describeInStorageModes('a worker killed mid-assembly', (mode) => {
+  const ctx = useStack({ storage: mode });
 
   it('has its job finished byte-exact by a new worker', async () => {
     const file = randomFile(96 * MiB + 12345);
@@ -19,10 +20,11 @@ describe('a worker killed mid-assembly', () => {
     await worker.waitForOutput(new RegExp(`Assembling ${uploadId}`), 30_000, logLength);
     await worker.stop('SIGKILL');
 
-    // It died mid-way: nothing was completed or published.
+    // It died mid-way: nothing was completed (nor published, on disk: in S3 the object exists from
+    // CompleteMultipartUpload on, before the verification read).
     const { rows } = await ctx.stack.db.query('SELECT status FROM uploads WHERE id = $1', [uploadId]);
     expect(rows[0].status).toBe('assembling');
-    expect(existsSync(join(ctx.stack.storageDir, 'files', uploadId))).toBe(false);
+    if (mode === 'disk') expect(await ctx.stack.store.holdsPublished(uploadId)).toBe(false);
 
     await ctx.stack.startWorker();
     const done = await ctx.client.waitForStatus(uploadId, ['completed', 'failed'], 60_000);
@@ -35,8 +37,9 @@ describe('a worker killed mid-assembly', () => {
   it('re-enqueues on complete an assembling upload whose job Redis lost', async () => {
     const [worker] = ctx.stack.workers.filter((candidate) => candidate.running);
     await worker.stop();
-    const file = randomFile(3 * 256 * 1024);
-    const { uploadId } = await ctx.client.uploadAll(file, { chunkSize: 256 * 1024 });
+    const chunkSize = smallChunk(mode);
+    const file = randomFile(3 * chunkSize);
+    const { uploadId } = await ctx.client.uploadAll(file, { chunkSize });
     expect((await ctx.client.status(uploadId)).body.status).toBe('assembling');
 
     // Redis loses the queue (a restart without persistence, say).
@@ -74,44 +77,47 @@ describe('the reconciler', () => {
   });
 });
 
-describe('expiry', () => {
-  const ctx = useStack({ env: { UPLOAD_TTL: '1500ms', MAINTENANCE_INTERVAL: '300ms' } });
+describeInStorageModes('expiry', (mode) => {
+  const CHUNK = smallChunk(mode);
+  const ctx = useStack({ storage: mode, env: { UPLOAD_TTL: '1500ms', MAINTENANCE_INTERVAL: '300ms' } });
 
-  it('expires an idle session, deletes its part file, and refuses its chunks with 410', async () => {
-    const file = randomFile(2 * 256 * 1024);
-    const { uploadId } = await ctx.client.create(file, { chunkSize: 256 * 1024 });
-    expect((await ctx.client.putChunk(uploadId, file, 0, 256 * 1024)).status).toBe(200);
-    const partPath = join(ctx.stack.storageDir, 'tmp', `${uploadId}.part`);
+  it('expires an idle session, deletes its bytes (the part file; the multipart upload), and refuses its chunks with 410', async () => {
+    const file = randomFile(2 * CHUNK);
+    const { uploadId } = await ctx.client.create(file, { chunkSize: CHUNK });
+    expect((await ctx.client.putChunk(uploadId, file, 0, CHUNK)).status).toBe(200);
+    expect(await ctx.stack.store.holdsUnpublished(uploadId)).toBe(true);
 
     const expired = await ctx.client.waitForStatus(uploadId, ['expired'], 15_000);
     expect(expired.status).toBe('expired');
-    await eventually(async () => (existsSync(partPath) ? undefined : true), 'the part file to be deleted', 10_000);
+    await eventually(async () => ((await ctx.stack.store.holdsUnpublished(uploadId)) ? undefined : true), 'the stored bytes to be deleted', 10_000);
+    expect(await ctx.stack.store.holdsPublished(uploadId)).toBe(false);
     const { rows } = await ctx.stack.db.query('SELECT status FROM uploads WHERE id = $1', [uploadId]);
     expect(rows[0].status).toBe('expired');
 
-    const late = await ctx.client.putChunk(uploadId, file, 1, 256 * 1024);
+    const late = await ctx.client.putChunk(uploadId, file, 1, CHUNK);
     expect(late.status).toBe(410);
     expect(late.body.code).toBe('UPLOAD_EXPIRED');
     expect((await ctx.client.complete(uploadId)).body.code).toBe('UPLOAD_EXPIRED');
   });
 
   it('keeps a session alive while chunks keep arriving', async () => {
-    const file = randomFile(4 * 256 * 1024);
-    const { uploadId } = await ctx.client.create(file, { chunkSize: 256 * 1024 });
+    const file = randomFile(4 * CHUNK);
+    const { uploadId } = await ctx.client.create(file, { chunkSize: CHUNK });
     for (let index = 0; index < 4; index++) {
       await new Promise((resolve) => setTimeout(resolve, 700));
-      expect((await ctx.client.putChunk(uploadId, file, index, 256 * 1024)).status).toBe(200);
+      expect((await ctx.client.putChunk(uploadId, file, index, CHUNK)).status).toBe(200);
     }
     expect((await ctx.client.waitForStatus(uploadId, ['completed', 'expired'])).status).toBe('completed');
   });
 
   it('leaves completed uploads alone', async () => {
-    const file = randomFile(256 * 1024);
-    const { uploadId } = await ctx.client.uploadAll(file, { chunkSize: 256 * 1024 });
+    const file = randomFile(CHUNK);
+    const { uploadId } = await ctx.client.uploadAll(file, { chunkSize: CHUNK });
     await ctx.client.waitForStatus(uploadId, ['completed']);
     await new Promise((resolve) => setTimeout(resolve, 2500));
     expect((await ctx.client.status(uploadId)).body.status).toBe('completed');
     expect((await ctx.client.download(uploadId)).data.equals(file)).toBe(true);
+    expect(await ctx.stack.store.holdsPublished(uploadId)).toBe(true);
   });
 });
 
