@@ -1,15 +1,17 @@
 import { PrivatePostgres, PrivateRedis } from '../support/private-services';
+import { TestS3Server } from '../support/s3-server';
 import { Stack } from '../support/stack';
 import { UploadClient, randomFile, recordedChunks } from '../support/upload-client';
 import { expectDelivered, putUntilAccepted } from '../support/faults';
 import { expectError } from '../support/expect-error';
+import { smallChunk } from '../support/test-store';
 
 const CHUNK = 256 * 1024;
 const TOTAL = 8;
 
 /** Sends chunks [from, to) and insists on 200. */
-async function sendChunks(client: UploadClient, uploadId: string, file: Buffer, from: number, to: number): Promise<void> {
-  for (let index = from; index < to; index++) expect((await client.putChunk(uploadId, file, index, CHUNK)).status).toBe(200);
+async function sendChunks(client: UploadClient, uploadId: string, file: Buffer, from: number, to: number, chunkSize = CHUNK): Promise<void> {
+  for (let index = from; index < to; index++) expect((await client.putChunk(uploadId, file, index, chunkSize)).status).toBe(200);
 }
 
 describe('Redis stopped mid-upload and restarted empty', () => {
@@ -118,5 +120,45 @@ describe('Postgres stopped mid-upload and restarted', () => {
     await postgres.resume();
     await stack.reconnectDb();
     await expectDelivered(stack, client, uploadId, file, CHUNK);
+  });
+});
+
+describe('the S3 store (radosgw) stopped mid-upload and restarted', () => {
+  const S3_CHUNK = smallChunk('s3');
+  // Its own Ceph cluster: stopping the run's shared radosgw would break the other suites.
+  let server: TestS3Server;
+  let stack: Stack;
+  let client: UploadClient;
+
+  beforeAll(async () => {
+    server = await TestS3Server.start();
+    stack = await Stack.start({ storage: 's3', s3Server: server, env: { MAINTENANCE_INTERVAL: '1s' } });
+    client = new UploadClient(stack);
+  }, 240_000);
+  afterAll(async () => {
+    await stack?.stop();
+    await server?.stop();
+  });
+
+  it('answers 503 while it is down, records nothing, and completes the upload byte-exact after it returns', async () => {
+    const file = randomFile(TOTAL * S3_CHUNK - 99);
+    const { uploadId } = await client.create(file, { chunkSize: S3_CHUNK });
+    await sendChunks(client, uploadId, file, 0, 3, S3_CHUNK);
+
+    await server.stopGateway();
+    for (let index = 3; index < TOTAL; index++) {
+      const response = await client.putChunk(uploadId, file, index, S3_CHUNK);
+      expectError(response, 503, 'SERVICE_UNAVAILABLE');
+      expect(response.headers.get('retry-after')).toMatch(/^\d+$/);
+    }
+    expect(await recordedChunks(stack, uploadId)).toEqual([0, 1, 2]);
+    expect((await client.status(uploadId)).body).toMatchObject({ status: 'uploading', missingChunks: [3, 4, 5, 6, 7] });
+    expect((await client.call('GET', '/health/ready')).body).toMatchObject({ checks: { storage: 'down' } });
+    // No lease outlives a refused request: the retry is not told the chunk is in progress.
+    expect(await stack.redis.keys(`${stack.prefix}:lease:*`)).toEqual([]);
+
+    await server.startGateway();
+    for (let index = 3; index < TOTAL; index++) await putUntilAccepted(client, uploadId, file, index, S3_CHUNK);
+    await expectDelivered(stack, client, uploadId, file, S3_CHUNK);
   });
 });
