@@ -271,6 +271,21 @@ describeInStorageModes('the upload flow', (mode) => {
     expect(cached.status).toBe(304);
   });
 
+  it('answers a download whose stored file was lost with an error before any file header, not a cut connection', async () => {
+    const file = randomFile(CHUNK);
+    const { uploadId } = await ctx.client.uploadAll(file, { chunkSize: CHUNK });
+    await ctx.client.waitForStatus(uploadId, ['completed']);
+    await ctx.stack.store.losePublished(uploadId);
+    for (const range of [undefined, 'bytes=0-99']) {
+      const download = await ctx.client.download(uploadId, range ? { range } : {});
+      expect(download.status).toBe(500);
+      expect(download.headers.get('content-type')).toMatch(/^application\/json/);
+      expect(download.headers.get('content-disposition')).toBeNull();
+      expect(download.headers.get('content-range')).toBeNull();
+      expect(JSON.parse(download.data.toString())).toMatchObject({ statusCode: 500, code: 'INTERNAL_ERROR' });
+    }
+  });
+
   it('refuses to download before completion', async () => {
     const file = randomFile(2 * CHUNK);
     const { uploadId } = await ctx.client.create(file, { chunkSize: CHUNK });

@@ -51,6 +51,8 @@ export interface TestStore {
   holdsPublished(uploadId: string): Promise<boolean>;
   /** Loses the unpublished bytes, as a store could (deletes the part file; aborts the multipart upload). */
   loseUnpublished(uploadId: string): Promise<void>;
+  /** Loses the published file (files/<id>; the object). */
+  losePublished(uploadId: string): Promise<void>;
   /** Flips byte `at` of a received chunk where it is stored (in the part file; by overwriting the part). */
   damageChunk(uploadId: string, chunk: SentChunk, at: number): Promise<void>;
   /** Removes whatever this store made for the stack. */
@@ -89,6 +91,10 @@ export class DiskTestStore implements TestStore {
 
   async loseUnpublished(uploadId: string): Promise<void> {
     await rm(this.partPath(uploadId));
+  }
+
+  async losePublished(uploadId: string): Promise<void> {
+    await rm(join(this.dir, 'files', uploadId));
   }
 
   async damageChunk(uploadId: string, chunk: SentChunk, at: number): Promise<void> {
@@ -170,7 +176,7 @@ export class S3TestStore implements TestStore {
     for (const id of await this.multipartUploads(uploadId)) await this.client.send(new AbortMultipartUploadCommand({ Bucket: this.bucket, Key: this.key(uploadId), UploadId: id }));
   }
 
-  async deletePublished(uploadId: string): Promise<void> {
+  async losePublished(uploadId: string): Promise<void> {
     await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: this.key(uploadId) }));
   }
 
