@@ -141,11 +141,18 @@ describe('Postgres stopped mid-upload and restarted', () => {
   });
 
   it('answers 503 while it is down, records nothing, and completes the upload byte-exact after it returns', async () => {
+    const earlier = randomFile(1000);
+    const done = await client.uploadAll(earlier, { chunkSize: S3_CHUNK });
+    await client.waitForStatus(done.uploadId, ['completed']);
     const file = randomFile(TOTAL * S3_CHUNK - 99);
     const { uploadId } = await client.create(file, { chunkSize: S3_CHUNK });
     await sendChunks(client, uploadId, file, 0, 3, S3_CHUNK);
 
     await server.stopGateway();
+    // A download is answered with a 503 before any file header, not cut after them.
+    const download = await client.download(done.uploadId);
+    expect(download.status).toBe(503);
+    expect(JSON.parse(download.data.toString())).toMatchObject({ code: 'SERVICE_UNAVAILABLE' });
     for (let index = 3; index < TOTAL; index++) {
       const response = await client.putChunk(uploadId, file, index, S3_CHUNK);
       expectError(response, 503, 'SERVICE_UNAVAILABLE');
@@ -160,5 +167,6 @@ describe('Postgres stopped mid-upload and restarted', () => {
     await server.startGateway();
     for (let index = 3; index < TOTAL; index++) await putUntilAccepted(client, uploadId, file, index, S3_CHUNK);
     await expectDelivered(stack, client, uploadId, file, S3_CHUNK);
+    expect((await client.download(done.uploadId)).data.equals(earlier)).toBe(true);
   });
 });
