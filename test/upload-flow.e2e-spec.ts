@@ -6,6 +6,8 @@ const KiB = 1024;
 const MiB = 1024 * KiB;
 const CHUNK = 256 * KiB;
 
+// The three suites before `the upload flow` run on disk only: they test settings of the apps
+// (PUBLIC_BASE_URL, STORAGE_DIRECT_IO, COMPLETE_WAIT), not the store.
 describe('behind a proxy', () => {
   const ctx = useStack({ env: { PUBLIC_BASE_URL: 'https://uploads.example.com/' } });
 
