@@ -1,7 +1,8 @@
+import { eventually } from '../support/processes';
 import { PrivatePostgres, PrivateRedis } from '../support/private-services';
 import { TestS3Server } from '../support/s3-server';
 import { Stack } from '../support/stack';
-import { UploadClient, randomFile, recordedChunks } from '../support/upload-client';
+import { UploadClient, randomFile, rawPut, recordedChunks } from '../support/upload-client';
 import { expectDelivered, putUntilAccepted } from '../support/faults';
 import { expectError } from '../support/expect-error';
 import { STORAGE_MODES, smallChunk } from '../support/test-store';
@@ -148,7 +149,14 @@ describe('Postgres stopped mid-upload and restarted', () => {
     const { uploadId } = await client.create(file, { chunkSize: S3_CHUNK });
     await sendChunks(client, uploadId, file, 0, 3, S3_CHUNK);
 
+    // Chunk 3 is streaming to the store when radosgw dies.
+    const chunk3 = file.subarray(3 * S3_CHUNK, 4 * S3_CHUNK);
+    const inFlight = rawPut(stack, uploadId, { 'content-range': `bytes ${3 * S3_CHUNK}-${4 * S3_CHUNK - 1}/${file.length}`, 'content-length': String(S3_CHUNK) });
+    inFlight.write(chunk3.subarray(0, S3_CHUNK / 2));
+    await eventually(async () => ((await stack.redis.exists(`${stack.prefix}:lease:${uploadId}:3`)) === 1 ? true : undefined), 'the chunk 3 lease to be taken');
     await server.stopGateway();
+    expectError(await inFlight.finish(chunk3.subarray(S3_CHUNK / 2)), 503, 'SERVICE_UNAVAILABLE');
+
     // A download is answered with a 503 before any file header, not cut after them.
     const download = await client.download(done.uploadId);
     expect(download.status).toBe(503);
