@@ -1,3 +1,4 @@
+import { readdir } from 'node:fs/promises';
 import { expectError } from './support/expect-error';
 import { S3TestStore, describeInStorageModes, smallChunk } from './support/test-store';
 import { useStack, contentDigest, randomFile, recordedChunks, sha256 } from './support/upload-client';
@@ -84,6 +85,8 @@ describeInStorageModes('the upload flow', (mode) => {
       for (const app of apps) expect(app.log).toContain(`Uploads go to bucket ${store.bucket} under uploads/`);
       expect(new Set(store.privateDirs).size).toBe(apps.length);
       await uploadAndCheck(ctx, randomFile(2 * (CHUNK + 1000) + 5), CHUNK + 1000);
+      // Nothing went through a local directory: the bucket is all the processes share.
+      for (const dir of store.privateDirs) expect(await readdir(dir)).toEqual([]);
     });
 
     it('refuses a chunk size under 5 MiB, the smallest part S3 takes, naming it', async () => {
