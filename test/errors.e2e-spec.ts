@@ -1,18 +1,20 @@
 import { Stack } from './support/stack';
 import { UploadClient, contentDigest, randomFile, rawPut, recordedChunks } from './support/upload-client';
 import { expectError } from './support/expect-error';
+import { describeInStorageModes, smallChunk } from './support/test-store';
 
 const CHUNK = 256 * 1024;
 const MiB = 1024 * 1024;
 
-describe('errors of the contract', () => {
+describeInStorageModes('errors of the contract', (mode) => {
+  const CHUNK = smallChunk(mode);
   let stack: Stack;
   let client: UploadClient;
   const file = randomFile(2 * CHUNK + 1000);
   let uploadId: string;
 
   beforeAll(async () => {
-    stack = await Stack.start();
+    stack = await Stack.start({ storage: mode });
     client = new UploadClient(stack);
   });
   beforeEach(async () => {

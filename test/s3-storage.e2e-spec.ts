@@ -133,10 +133,10 @@ describe('S3 upload storage on Ceph RGW', () => {
     expect(await openMultipartUploads(upload.id)).toEqual([]);
     await storage.publish(upload);
 
-    expect((await readAll(storage.readPublished(upload.id))).equals(file)).toBe(true);
+    expect((await readAll(await storage.readPublished(upload.id))).equals(file)).toBe(true);
     const across = { start: CHUNK - 10, end: CHUNK + 9 };
-    expect((await readAll(storage.readPublished(upload.id, across))).equals(file.subarray(across.start, across.end + 1))).toBe(true);
-    expect((await readAll(storage.readPublished(upload.id, { start: file.length - 1, end: file.length - 1 }))).equals(file.subarray(-1))).toBe(true);
+    expect((await readAll(await storage.readPublished(upload.id, across))).equals(file.subarray(across.start, across.end + 1))).toBe(true);
+    expect((await readAll(await storage.readPublished(upload.id, { start: file.length - 1, end: file.length - 1 }))).equals(file.subarray(-1))).toBe(true);
 
     // A re-run after the object was made reads the published object again.
     expect(await storage.readForVerification(upload, chunks)).toMatchObject({ kind: 'read', published: true, digests: { sha256: sha256(file) } });
@@ -163,7 +163,7 @@ describe('S3 upload storage on Ceph RGW', () => {
   it('verifies and serves an empty file', async () => {
     const { upload, chunks } = await uploadWhole(Buffer.alloc(0));
     expect(await storage.readForVerification(upload, chunks)).toEqual({ kind: 'read', published: false, digests: { sha256: sha256(Buffer.alloc(0)), chunkDigests: [] } });
-    expect(await readAll(storage.readPublished(upload.id))).toHaveLength(0);
+    expect(await readAll(await storage.readPublished(upload.id))).toHaveLength(0);
     expect(await openMultipartUploads(upload.id)).toEqual([]);
   });
 
@@ -206,7 +206,7 @@ describe('S3 upload storage on Ceph RGW', () => {
     expect(resent.etag).not.toBeNull();
     const records = chunks.map((chunk) => (chunk.index === 1 ? resent : chunk));
     expect(await storage.readForVerification(upload, records)).toMatchObject({ kind: 'read', published: false, digests: { sha256: sha256(file) } });
-    expect((await readAll(storage.readPublished(upload.id, { start, end }))).equals(file.subarray(start, end + 1))).toBe(true);
+    expect((await readAll(await storage.readPublished(upload.id, { start, end }))).equals(file.subarray(start, end + 1))).toBe(true);
   });
 
   it('reopens corrupt chunks in a new multipart upload that keeps the others, copied from the object', async () => {
@@ -217,7 +217,7 @@ describe('S3 upload storage on Ceph RGW', () => {
     await storage.reopenChunks(upload, [0, 3]);
     expect(await partsOf(upload.id)).toEqual([2, 3]);
     // The object stays whole until the next completion replaces it.
-    expect((await readAll(storage.readPublished(upload.id))).equals(file)).toBe(true);
+    expect((await readAll(await storage.readPublished(upload.id))).equals(file)).toBe(true);
 
     const changed = Buffer.from(file);
     changed.fill(7, 0, CHUNK);
@@ -262,10 +262,10 @@ describe('S3 upload storage on Ceph RGW', () => {
 
     await storage.remove(upload.id, 'unpublished');
     expect(await openMultipartUploads(upload.id)).toEqual([]);
-    expect((await readAll(storage.readPublished(upload.id))).equals(file)).toBe(true);
+    expect((await readAll(await storage.readPublished(upload.id))).equals(file)).toBe(true);
 
     await storage.remove(upload.id);
-    await expect(readAll(storage.readPublished(upload.id))).rejects.toBeInstanceOf(StoredDataMissingError);
+    await expect(storage.readPublished(upload.id)).rejects.toBeInstanceOf(StoredDataMissingError);
     expect(await storage.readForVerification(upload, chunks)).toEqual({ kind: 'gone' });
     await storage.remove(upload.id);
 

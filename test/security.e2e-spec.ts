@@ -241,7 +241,7 @@ describe('initiate rate limit', () => {
     it('shares the count between API replicas through Redis, under the deployment prefix', async () => {
       const { stack } = context;
       const port = await freePort();
-      secondApi = new TestProcess('api-2', process.execPath, [API_MAIN], { ...stack.env, PORT: String(port) });
+      secondApi = new TestProcess('api-2', process.execPath, [API_MAIN], await stack.processEnv({ PORT: String(port) }));
       await eventually(async () => ((await fetch(`http://127.0.0.1:${port}/health/live`).catch(() => null))?.ok ? true : undefined), 'the second API to answer');
 
       const initiate = (key: string) =>

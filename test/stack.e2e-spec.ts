@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { Client } from 'pg';
 import { expectDelivered, putUntilAccepted } from './support/faults';
 import { TestProcess, eventually, freePort } from './support/processes';
+import { DiskTestStore } from './support/test-store';
 import { UploadClient, randomFile, rawPut, sha256 } from './support/upload-client';
 
 const ROOT = join(__dirname, '..');
@@ -84,7 +85,7 @@ describe('npm run stack -- --api 3 --worker 2', () => {
     );
     expect(killed).toBe(true);
 
-    for (const [i, { uploadId }] of uploads.entries()) await expectDelivered({ db, storageDir }, client, uploadId, files[i], MiB);
+    for (const [i, { uploadId }] of uploads.entries()) await expectDelivered({ db, store: await DiskTestStore.create(storageDir) }, client, uploadId, files[i], MiB);
     await eventually(async () => (/api-2 exited \(SIGKILL\)/.test(stack.log) && /worker-1 exited \(SIGKILL\)/.test(stack.log) ? true : undefined), 'the kills to be reported');
 
     // The balancer spread the chunks over all three replicas. After a refused connection nginx
@@ -118,7 +119,7 @@ describe('npm run stack -- --api 3 --worker 2', () => {
 
     expect((await holder.finish(file.subarray(1000, MiB)))?.status).toBe(200);
     await putUntilAccepted(client, uploadId, file, 1, MiB);
-    await expectDelivered({ db, storageDir }, client, uploadId, file, MiB);
+    await expectDelivered({ db, store: await DiskTestStore.create(storageDir) }, client, uploadId, file, MiB);
   });
 
   it('lets one CLI upload ride through an API replica killed under it', async () => {

@@ -1,10 +1,14 @@
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { readdir } from 'node:fs/promises';
+import { expectError } from './support/expect-error';
+import { S3TestStore, describeInStorageModes, smallChunk } from './support/test-store';
 import { useStack, contentDigest, randomFile, recordedChunks, sha256 } from './support/upload-client';
 
 const KiB = 1024;
+const MiB = 1024 * KiB;
 const CHUNK = 256 * KiB;
 
+// The three suites before `the upload flow` run on disk only: they test settings of the apps
+// (PUBLIC_BASE_URL, STORAGE_DIRECT_IO, COMPLETE_WAIT), not the store.
 describe('behind a proxy', () => {
   const ctx = useStack({ env: { PUBLIC_BASE_URL: 'https://uploads.example.com/' } });
 
@@ -54,15 +58,56 @@ describe('complete while the file is assembled', () => {
   });
 });
 
-describe('the upload flow', () => {
-  const ctx = useStack();
+describeInStorageModes('the upload flow', (mode) => {
+  const CHUNK = smallChunk(mode);
+  // In s3 mode, room for a file too large for 10,000 parts of the default chunk size.
+  const ctx = useStack({ storage: mode, env: mode === 's3' ? { MAX_FILE_SIZE: '200g' } : {} });
 
-  it('writes and verifies part files with direct I/O on this disk, chunks off the 4 KiB grid included', async () => {
-    for (const app of [ctx.stack.api, ...ctx.stack.workers]) expect(app.log).toContain('use direct I/O');
-    // Every chunk after the first starts off the 4 KiB block grid, so it goes through the page cache.
-    await uploadAndCheck(ctx, randomFile(3 * (CHUNK + 1000) + 5), CHUNK + 1000);
-    await uploadAndCheck(ctx, randomFile(4 * CHUNK + 4096 + 3), CHUNK);
-  });
+  /** Neither unpublished nor published bytes: no part file or file; no open multipart upload (ListMultipartUploads) or object (ListObjectsV2). */
+  async function expectNothingStored(uploadId: string): Promise<void> {
+    expect(await ctx.stack.store.holdsUnpublished(uploadId)).toBe(false);
+    expect(await ctx.stack.store.holdsPublished(uploadId)).toBe(false);
+  }
+
+  if (mode === 'disk') {
+    it('writes and verifies part files with direct I/O on this disk, chunks off the 4 KiB grid included', async () => {
+      for (const app of [ctx.stack.api, ...ctx.stack.workers]) expect(app.log).toContain('use direct I/O');
+      // Every chunk after the first starts off the 4 KiB block grid, so it goes through the page cache.
+      await uploadAndCheck(ctx, randomFile(3 * (CHUNK + 1000) + 5), CHUNK + 1000);
+      await uploadAndCheck(ctx, randomFile(4 * CHUNK + 4096 + 3), CHUNK);
+    });
+  }
+
+  if (mode === 's3') {
+    it('sends chunks of any size from 5 MiB as parts, each process with a private STORAGE_DIR', async () => {
+      const store = ctx.stack.store as S3TestStore;
+      const apps = [ctx.stack.api, ...ctx.stack.workers];
+      for (const app of apps) expect(app.log).toContain(`Uploads go to bucket ${store.bucket} under uploads/`);
+      expect(new Set(store.privateDirs).size).toBe(apps.length);
+      await uploadAndCheck(ctx, randomFile(2 * (CHUNK + 1000) + 5), CHUNK + 1000);
+      // Nothing went through a local directory: the bucket is all the processes share.
+      for (const dir of store.privateDirs) expect(await readdir(dir)).toEqual([]);
+    });
+
+    it('refuses a chunk size under 5 MiB, the smallest part S3 takes, naming it', async () => {
+      const response = await ctx.client.initiate({ fileName: 'a.bin', fileSize: 20 * MiB, chunkSize: 5 * MiB - 1 });
+      expectError(response, 400, 'VALIDATION_FAILED');
+      expect(response.body.errors).toEqual([{ field: 'chunkSize', message: expect.stringContaining('5242880 (5 MiB)') }]);
+    });
+
+    it('picks a chunk size that fits the file in 10,000 parts when the client names none', async () => {
+      const fileSize = 100 * 1024 * MiB + 7;
+      const response = await ctx.client.initiate({ fileName: 'big.iso', fileSize });
+      expect(response.status).toBe(201);
+      const { chunkSize, totalChunks } = response.body;
+      expect(chunkSize).toBeGreaterThan(8 * MiB);
+      expect(chunkSize % MiB).toBe(0);
+      expect(totalChunks).toBe(Math.ceil(fileSize / chunkSize));
+      expect(totalChunks).toBeLessThanOrEqual(10_000);
+      // A file that fits at the default keeps it.
+      expect((await ctx.client.initiate({ fileName: 'small.iso', fileSize: 10 * 1024 * MiB })).body.chunkSize).toBe(8 * MiB);
+    });
+  }
 
   it('assembles chunks sent out of order and in parallel into the exact file', async () => {
     const file = randomFile(10 * CHUNK + 12_345);
@@ -89,9 +134,9 @@ describe('the upload flow', () => {
     expect(download.headers.get('etag')).toBe(`"${sha256(file)}"`);
     expect(download.headers.get('content-disposition')).toBe(`attachment; filename="clip one.mp4"; filename*=UTF-8''clip%20one.mp4`);
 
-    // Published into files/, and the part file is gone.
-    expect(existsSync(join(ctx.stack.storageDir, 'files', uploadId))).toBe(true);
-    expect(existsSync(join(ctx.stack.storageDir, 'tmp', `${uploadId}.part`))).toBe(false);
+    // Published (files/<id>; the object), and the unpublished bytes (the part file; the multipart upload) are gone.
+    expect(await ctx.stack.store.holdsPublished(uploadId)).toBe(true);
+    expect(await ctx.stack.store.holdsUnpublished(uploadId)).toBe(false);
   });
 
   it('answers initiate with the session, its URLs and a Location header', async () => {
@@ -102,7 +147,7 @@ describe('the upload flow', () => {
     expect(response.body.uploadUrl).toBe(ctx.stack.url(`/resumable-upload/chunk?uploadId=${response.body.uploadId}`));
     expect(response.headers.get('location')).toBe(response.body.statusUrl);
     expect(new Date(response.body.expiresAt).getTime()).toBeGreaterThan(Date.now() + 23 * 3600_000);
-    expect(existsSync(join(ctx.stack.storageDir, 'tmp', `${response.body.uploadId}.part`))).toBe(true);
+    expect(await ctx.stack.store.holdsUnpublished(response.body.uploadId)).toBe(true);
   });
 
   it('reports progress with missing chunks and merged missing ranges', async () => {
@@ -153,7 +198,7 @@ describe('the upload flow', () => {
   });
 
   it('completes a zero-byte file through complete, which waits for the assembly and answers 200', async () => {
-    const { uploadId, totalChunks } = await ctx.client.create(Buffer.alloc(0));
+    const { uploadId, totalChunks } = await ctx.client.create(Buffer.alloc(0), { chunkSize: CHUNK });
     expect(totalChunks).toBe(0);
     const completion = await ctx.client.complete(uploadId);
     expect(completion.status).toBe(200);
@@ -184,7 +229,7 @@ describe('the upload flow', () => {
     expect(done.status).toBe('failed');
     expect(done.error).toMatchObject({ code: 'CHECKSUM_MISMATCH' });
     expect(done.error.message).toContain(sha256(file));
-    expect(existsSync(join(ctx.stack.storageDir, 'tmp', `${uploadId}.part`))).toBe(false);
+    expect(await ctx.stack.store.holdsUnpublished(uploadId)).toBe(false);
     expect((await ctx.client.download(uploadId)).status).toBe(409);
     const completion = await ctx.client.complete(uploadId);
     expect(completion.status).toBe(409);
@@ -231,6 +276,21 @@ describe('the upload flow', () => {
     expect(cached.status).toBe(304);
   });
 
+  it('answers a download whose stored file was lost with an error before any file header, not a cut connection', async () => {
+    const file = randomFile(CHUNK);
+    const { uploadId } = await ctx.client.uploadAll(file, { chunkSize: CHUNK });
+    await ctx.client.waitForStatus(uploadId, ['completed']);
+    await ctx.stack.store.losePublished(uploadId);
+    for (const range of [undefined, 'bytes=0-99']) {
+      const download = await ctx.client.download(uploadId, range ? { range } : {});
+      expect(download.status).toBe(500);
+      expect(download.headers.get('content-type')).toMatch(/^application\/json/);
+      expect(download.headers.get('content-disposition')).toBeNull();
+      expect(download.headers.get('content-range')).toBeNull();
+      expect(JSON.parse(download.data.toString())).toMatchObject({ statusCode: 500, code: 'INTERNAL_ERROR' });
+    }
+  });
+
   it('refuses to download before completion', async () => {
     const file = randomFile(2 * CHUNK);
     const { uploadId } = await ctx.client.create(file, { chunkSize: CHUNK });
@@ -243,11 +303,11 @@ describe('the upload flow', () => {
     const file = randomFile(3 * CHUNK);
     const { uploadId } = await ctx.client.create(file, { chunkSize: CHUNK });
     expect((await ctx.client.putChunk(uploadId, file, 0, CHUNK)).status).toBe(200);
-    expect(existsSync(join(ctx.stack.storageDir, 'tmp', `${uploadId}.part`))).toBe(true);
+    expect(await ctx.stack.store.holdsUnpublished(uploadId)).toBe(true);
 
     const abort = await ctx.client.abort(uploadId);
     expect(abort.status).toBe(204);
-    expect(existsSync(join(ctx.stack.storageDir, 'tmp', `${uploadId}.part`))).toBe(false);
+    await expectNothingStored(uploadId);
     expect((await ctx.client.status(uploadId)).body.status).toBe('aborted');
     expect((await ctx.client.abort(uploadId)).status).toBe(204);
 
@@ -263,12 +323,12 @@ describe('the upload flow', () => {
     const { uploadId } = await ctx.client.uploadAll(file, { chunkSize: CHUNK });
     await ctx.client.waitForStatus(uploadId, ['completed']);
     expect((await ctx.client.abort(uploadId)).status).toBe(204);
-    expect(existsSync(join(ctx.stack.storageDir, 'files', uploadId))).toBe(false);
+    await expectNothingStored(uploadId);
     expect((await ctx.client.download(uploadId)).status).toBe(410);
   });
 
   it('lists at most the first 1,000 missing chunks', async () => {
-    // Part files are sparse: a large session costs no disk until chunks land.
+    // A large session costs no storage until chunks land (a sparse part file; an empty multipart upload).
     const response = await ctx.client.initiate({ fileName: 'big.bin', fileSize: 1500 * CHUNK, chunkSize: CHUNK });
     const status = await ctx.client.status(response.body.uploadId);
     expect(status.body.totalChunks).toBe(1500);

@@ -1,15 +1,18 @@
+import { eventually } from '../support/processes';
 import { PrivatePostgres, PrivateRedis } from '../support/private-services';
+import { TestS3Server } from '../support/s3-server';
 import { Stack } from '../support/stack';
-import { UploadClient, randomFile, recordedChunks } from '../support/upload-client';
+import { UploadClient, randomFile, rawPut, recordedChunks } from '../support/upload-client';
 import { expectDelivered, putUntilAccepted } from '../support/faults';
 import { expectError } from '../support/expect-error';
+import { STORAGE_MODES, smallChunk } from '../support/test-store';
 
 const CHUNK = 256 * 1024;
 const TOTAL = 8;
 
 /** Sends chunks [from, to) and insists on 200. */
-async function sendChunks(client: UploadClient, uploadId: string, file: Buffer, from: number, to: number): Promise<void> {
-  for (let index = from; index < to; index++) expect((await client.putChunk(uploadId, file, index, CHUNK)).status).toBe(200);
+async function sendChunks(client: UploadClient, uploadId: string, file: Buffer, from: number, to: number, chunkSize = CHUNK): Promise<void> {
+  for (let index = from; index < to; index++) expect((await client.putChunk(uploadId, file, index, chunkSize)).status).toBe(200);
 }
 
 describe('Redis stopped mid-upload and restarted empty', () => {
@@ -118,5 +121,60 @@ describe('Postgres stopped mid-upload and restarted', () => {
     await postgres.resume();
     await stack.reconnectDb();
     await expectDelivered(stack, client, uploadId, file, CHUNK);
+  });
+});
+
+(STORAGE_MODES.includes('s3') ? describe : describe.skip)('the S3 store (radosgw) stopped mid-upload and restarted', () => {
+  const S3_CHUNK = smallChunk('s3');
+  // Its own Ceph cluster: stopping the run's shared radosgw would break the other suites.
+  let server: TestS3Server;
+  let stack: Stack;
+  let client: UploadClient;
+
+  beforeAll(async () => {
+    server = await TestS3Server.start();
+    stack = await Stack.start({ storage: 's3', s3Server: server, env: { MAINTENANCE_INTERVAL: '1s' } });
+    client = new UploadClient(stack);
+  }, 240_000);
+  afterAll(async () => {
+    await stack?.stop();
+    await server?.stop();
+  });
+
+  it('answers 503 while it is down, records nothing, and completes the upload byte-exact after it returns', async () => {
+    const earlier = randomFile(1000);
+    const done = await client.uploadAll(earlier, { chunkSize: S3_CHUNK });
+    await client.waitForStatus(done.uploadId, ['completed']);
+    const file = randomFile(TOTAL * S3_CHUNK - 99);
+    const { uploadId } = await client.create(file, { chunkSize: S3_CHUNK });
+    await sendChunks(client, uploadId, file, 0, 3, S3_CHUNK);
+
+    // Chunk 3 is streaming to the store when radosgw dies.
+    const chunk3 = file.subarray(3 * S3_CHUNK, 4 * S3_CHUNK);
+    const inFlight = rawPut(stack, uploadId, { 'content-range': `bytes ${3 * S3_CHUNK}-${4 * S3_CHUNK - 1}/${file.length}`, 'content-length': String(S3_CHUNK) });
+    inFlight.write(chunk3.subarray(0, S3_CHUNK / 2));
+    await eventually(async () => ((await stack.redis.exists(`${stack.prefix}:lease:${uploadId}:3`)) === 1 ? true : undefined), 'the chunk 3 lease to be taken');
+    await server.stopGateway();
+    expectError(await inFlight.finish(chunk3.subarray(S3_CHUNK / 2)), 503, 'SERVICE_UNAVAILABLE');
+
+    // A download is answered with a 503 before any file header, not cut after them.
+    const download = await client.download(done.uploadId);
+    expect(download.status).toBe(503);
+    expect(JSON.parse(download.data.toString())).toMatchObject({ code: 'SERVICE_UNAVAILABLE' });
+    for (let index = 3; index < TOTAL; index++) {
+      const response = await client.putChunk(uploadId, file, index, S3_CHUNK);
+      expectError(response, 503, 'SERVICE_UNAVAILABLE');
+      expect(response.headers.get('retry-after')).toMatch(/^\d+$/);
+    }
+    expect(await recordedChunks(stack, uploadId)).toEqual([0, 1, 2]);
+    expect((await client.status(uploadId)).body).toMatchObject({ status: 'uploading', missingChunks: [3, 4, 5, 6, 7] });
+    expect((await client.call('GET', '/health/ready')).body).toMatchObject({ checks: { storage: 'down' } });
+    // No lease outlives a refused request: the retry is not told the chunk is in progress.
+    expect(await stack.redis.keys(`${stack.prefix}:lease:*`)).toEqual([]);
+
+    await server.startGateway();
+    for (let index = 3; index < TOTAL; index++) await putUntilAccepted(client, uploadId, file, index, S3_CHUNK);
+    await expectDelivered(stack, client, uploadId, file, S3_CHUNK);
+    expect((await client.download(done.uploadId)).data.equals(earlier)).toBe(true);
   });
 });

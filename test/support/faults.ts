@@ -1,6 +1,4 @@
 import { createHash, randomInt } from 'node:crypto';
-import { readdir } from 'node:fs/promises';
-import { join } from 'node:path';
 import { sleep } from './processes';
 import { Stack } from './stack';
 import { JsonResponse, UploadClient, sha256 } from './upload-client';
@@ -59,9 +57,10 @@ export async function recordedHashes(stack: Pick<Stack, 'db'>, uploadId: string)
 
 /**
  * The end of every fault case: the upload is completed, its download is the file byte for byte,
- * every chunk record names the bytes really stored, and no part file is left behind.
+ * every chunk record names the bytes really stored, and no unpublished bytes (a part file, an
+ * open multipart upload) are left behind.
  */
-export async function expectDelivered(stack: Pick<Stack, 'db' | 'storageDir'>, client: UploadClient, uploadId: string, file: Buffer, chunkSize: number): Promise<void> {
+export async function expectDelivered(stack: Pick<Stack, 'db' | 'store'>, client: UploadClient, uploadId: string, file: Buffer, chunkSize: number): Promise<void> {
   const status = await client.waitForStatus(uploadId, ['completed', 'failed'], 120_000);
   expect(status).toMatchObject({ status: 'completed', sha256: sha256(file) });
   const download = await client.download(uploadId);
@@ -71,5 +70,5 @@ export async function expectDelivered(stack: Pick<Stack, 'db' | 'storageDir'>, c
   const recorded = await recordedHashes(stack, uploadId);
   expect([...recorded.keys()].sort((a, b) => a - b)).toEqual(chunkHashes(file, chunkSize).map((_, index) => index));
   chunkHashes(file, chunkSize).forEach((hash, index) => expect(recorded.get(index)).toBe(hash));
-  expect(await readdir(join(stack.storageDir, 'tmp'))).not.toContain(`${uploadId}.part`);
+  expect(await stack.store.holdsUnpublished(uploadId)).toBe(false);
 }

@@ -59,7 +59,7 @@ describe(LocalDiskStorage.name, () => {
     expect(await sut.readForVerification(upload, [])).toMatchObject({ kind: 'read', published: true, digests: { sha256: sha256(file) } });
 
     await sut.remove(upload.id, 'unpublished');
-    const range = Buffer.concat(await collect(sut.readPublished(upload.id, { start: 10, end: 300_000 })));
+    const range = Buffer.concat(await collect(await sut.readPublished(upload.id, { start: 10, end: 300_000 })));
     expect(range.equals(file.subarray(10, 300_001))).toBe(true);
 
     await sut.remove(upload.id);

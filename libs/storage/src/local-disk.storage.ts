@@ -1,4 +1,4 @@
-import { constants, createReadStream } from 'node:fs';
+import { constants } from 'node:fs';
 import { access, mkdir, open, opendir, rename, rm, statfs, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -147,8 +147,12 @@ export class LocalDiskStorage implements UploadStorage, ReportsFreeSpace {
     });
   }
 
-  readPublished(uploadId: string, range?: { start: number; end: number }): Readable {
-    return createReadStream(this.filePath(uploadId), { highWaterMark: READ_CHUNK_BYTES, ...range });
+  async readPublished(uploadId: string, range?: { start: number; end: number }): Promise<Readable> {
+    const file = await open(this.filePath(uploadId), 'r').catch((error: NodeJS.ErrnoException) => {
+      throw error.code === 'ENOENT' ? new StoredDataMissingError(uploadId) : error;
+    });
+    // The stream closes the file when it ends or is destroyed.
+    return file.createReadStream({ highWaterMark: READ_CHUNK_BYTES, ...range });
   }
 
   async remove(uploadId: string, which: 'all' | 'unpublished' = 'all'): Promise<void> {

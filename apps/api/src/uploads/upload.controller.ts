@@ -107,11 +107,17 @@ export class UploadController {
       throw new UploadError('RANGE_NOT_SATISFIABLE', `The requested range is outside the ${session.fileSize}-byte file.`, { fileSize: session.fileSize });
     }
 
+    const notModified = request.headers['if-none-match']?.split(/\s*,\s*/).includes(etag) ?? false;
+    const bodyless = notModified || request.method === 'HEAD' || session.fileSize === 0;
+    // Opened before any file header is set: a file the store lost, or a store that is down,
+    // is then answered as a JSON error instead of a connection cut after the headers.
+    const stream = bodyless ? null : await this.storage.readPublished(session.id, range.kind === 'partial' ? range.range : undefined);
+
     response.setHeader('ETag', etag);
     response.setHeader('Accept-Ranges', 'bytes');
     response.setHeader('Last-Modified', (session.completedAt ?? session.updatedAt).toUTCString());
     response.setHeader('Cache-Control', 'private, no-transform');
-    if (request.headers['if-none-match']?.split(/\s*,\s*/).includes(etag)) {
+    if (notModified) {
       response.status(304).end();
       return;
     }
@@ -125,11 +131,10 @@ export class UploadController {
     } else {
       response.status(200).setHeader('Content-Length', String(session.fileSize));
     }
-    if (request.method === 'HEAD' || session.fileSize === 0) {
+    if (stream === null) {
       response.end();
       return;
     }
-    const stream = this.storage.readPublished(session.id, range.kind === 'partial' ? range.range : undefined);
     await pipeline(stream, response).catch((error: Error) => {
       // Headers are out: all we can do is cut the connection so the client sees a short body.
       response.destroy(error);

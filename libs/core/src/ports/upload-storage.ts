@@ -77,8 +77,12 @@ export interface UploadStorage {
   /** Makes the verified bytes the upload's published file. Idempotent. */
   publish(upload: UploadLayout): Promise<void>;
 
-  /** A read of the published file, or of the inclusive byte range given. */
-  readPublished(uploadId: string, range?: { start: number; end: number }): Readable;
+  /**
+   * A read of the published file, or of the inclusive byte range given. Resolves once the store
+   * has the file open, so that a missing file (`StoredDataMissingError`) or an unreachable store
+   * is known before a response starts; what fails later fails the stream.
+   */
+  readPublished(uploadId: string, range?: { start: number; end: number }): Promise<Readable>;
 
   /** Removes everything stored for the upload, or only its unpublished bytes; nothing stored is fine. */
   remove(uploadId: string, which?: 'all' | 'unpublished'): Promise<void>;

@@ -110,15 +110,10 @@ export class InMemoryUploadStorage implements UploadStorage {
     this.published.set(upload.id, { layout: unpublished.layout, bytes: unpublished.bytes, changedAt: new Date() });
   }
 
-  readPublished(uploadId: string, range?: { start: number; end: number }): Readable {
+  async readPublished(uploadId: string, range?: { start: number; end: number }): Promise<Readable> {
+    if (this.unreachable) throw new ServiceUnavailableError('The storage');
     const published = this.published.get(uploadId);
-    if (this.unreachable || !published) {
-      return new Readable({
-        read() {
-          this.destroy(new StoredDataMissingError(uploadId));
-        },
-      });
-    }
+    if (!published) throw new StoredDataMissingError(uploadId);
     return Readable.from([published.bytes.subarray(range?.start ?? 0, range ? range.end + 1 : undefined)]);
   }
 

@@ -319,20 +319,13 @@ export class S3UploadStorage implements UploadStorage {
   /** The object is the published file from the moment it is completed: nothing is left to do. */
   async publish(_upload: UploadLayout): Promise<void> {}
 
-  readPublished(uploadId: string, range?: { start: number; end: number }): Readable {
-    const key = this.key(uploadId);
-    const request = new GetObjectCommand({ Bucket: this.bucket, Key: key, ...(range ? { Range: `bytes=${range.start}-${range.end}` } : {}) });
-    const requests = this.clients.requests;
-    async function* bytes(): AsyncGenerator<Buffer> {
-      let body: Readable;
-      try {
-        body = (await requests.send(request)).Body as Readable;
-      } catch (error) {
-        throw s3ErrorName(error) === 'NoSuchKey' ? new StoredDataMissingError(uploadId) : toDomainError(error);
-      }
-      yield* body;
+  async readPublished(uploadId: string, range?: { start: number; end: number }): Promise<Readable> {
+    const request = new GetObjectCommand({ Bucket: this.bucket, Key: this.key(uploadId), ...(range ? { Range: `bytes=${range.start}-${range.end}` } : {}) });
+    try {
+      return (await this.clients.requests.send(request)).Body as Readable;
+    } catch (error) {
+      throw s3ErrorName(error) === 'NoSuchKey' ? new StoredDataMissingError(uploadId) : toDomainError(error);
     }
-    return Readable.from(bytes(), { objectMode: false });
   }
 
   async remove(uploadId: string, which: 'all' | 'unpublished' = 'all'): Promise<void> {
