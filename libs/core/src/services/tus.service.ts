@@ -1,0 +1,244 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { createHash, Hash } from 'node:crypto';
+import { APP_CONFIG, AppConfig } from '@app/config';
+import { UploadError, ValidationFailedError } from '../errors';
+import { UPLOAD_REPOSITORY, UploadRepository } from '../ports/upload.repository';
+import { BodySlices } from '../rules/body-slices';
+import { chunkRange } from '../rules/chunk-grid';
+import { TUS_VERSION, TusChecksum, parseTusInteger, parseUploadChecksum, parseUploadMetadata } from '../rules/tus-headers';
+import { assertAcceptsChunks, assertNotGone } from '../rules/upload-status';
+import { assertUploadId } from '../rules/upload-id';
+import { UploadSession } from '../upload-session';
+import { ChunkReceiver, StoredGridChunk } from './chunk-receiver.service';
+import { Caller, UploadService } from './upload.service';
+
+/** The media type tus requires of every PATCH body. */
+export const TUS_PATCH_CONTENT_TYPE = 'application/offset+octet-stream';
+/** The file name of a tus upload whose metadata names none. */
+const UNNAMED_FILE = 'upload';
+
+export interface TusCreation {
+  uploadLength: string | undefined;
+  uploadDeferLength: string | undefined;
+  uploadMetadata: string | undefined;
+  uploadConcat: string | undefined;
+  caller: Caller;
+}
+
+export interface TusPatch {
+  uploadId: unknown;
+  contentType: string | undefined;
+  uploadOffset: string | undefined;
+  uploadChecksum: string | undefined;
+  /** The declared Content-Length, or null for a chunked body. */
+  contentLength: number | null;
+  body: AsyncIterable<Buffer>;
+  caller: Caller;
+}
+
+/** An upload as a tus client sees it: the session and its durable offset. */
+export interface TusUpload {
+  session: UploadSession;
+  offset: number;
+}
+
+/** Throws unless the request speaks the tus version this service serves. */
+export function assertTusResumable(value: string | undefined): void {
+  if (value !== TUS_VERSION) {
+    throw new UploadError('TUS_VERSION_UNSUPPORTED', `This server speaks tus ${TUS_VERSION} only: send the header Tus-Resumable: ${TUS_VERSION}.`, { tusVersion: TUS_VERSION });
+  }
+}
+
+/**
+ * The tus 1.0 door to the same uploads as the chunk API: a tus upload is a session, and a PATCH
+ * is cut at the session's grid into chunks that go through the chunk path (lease, claim, durable
+ * write, fenced record) one after the other. `Upload-Offset` is the durable prefix: the bytes of
+ * the chunks recorded from chunk 0 on. Bytes of a PATCH past its last whole chunk are read and
+ * dropped, and the answer's offset tells the client to send them again.
+ */
+@Injectable()
+export class TusService {
+  constructor(
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    @Inject(UPLOAD_REPOSITORY) private readonly uploads: UploadRepository,
+    private readonly uploadService: UploadService,
+    private readonly receiver: ChunkReceiver,
+  ) {}
+
+  /** `POST /files/`: a new session from Upload-Length and Upload-Metadata. */
+  async create(request: TusCreation): Promise<UploadSession> {
+    if (request.uploadConcat !== undefined) {
+      throw new ValidationFailedError([{ field: 'Upload-Concat', message: 'is not supported by this server: send the whole file as one upload' }]);
+    }
+    if (request.uploadDeferLength !== undefined) {
+      throw new ValidationFailedError([{ field: 'Upload-Defer-Length', message: 'is not supported by this server: send Upload-Length with the file size' }]);
+    }
+    const fileSize = parseTusInteger('Upload-Length', request.uploadLength);
+    if (fileSize > this.config.maxFileSize) {
+      throw new UploadError('FILE_TOO_LARGE', `Upload-Length is ${fileSize} bytes, over this server's Tus-Max-Size of ${this.config.maxFileSize} bytes.`, { maxFileSize: this.config.maxFileSize });
+    }
+    const { fileName, contentType, metadata } = parseUploadMetadata(request.uploadMetadata);
+    const initiate = { fileName: fileName ?? UNNAMED_FILE, fileSize, metadata, ...(contentType === null ? {} : { contentType }) };
+    const { session } = await this.uploadService.initiate(initiate, request.caller, null);
+    // An empty file is whole from the start: no PATCH will ever complete it.
+    if (fileSize === 0) return (await this.finish(session)).session;
+    return session;
+  }
+
+  /** `HEAD /files/ID`: the upload and its durable offset. */
+  async head(uploadId: unknown, caller: Caller): Promise<TusUpload> {
+    const session = await this.uploadService.get(assertUploadId(uploadId), caller);
+    this.assertNotEnded(session);
+    return { session, offset: await this.durableOffset(session) };
+  }
+
+  /**
+   * `PATCH /files/ID`: appends the body at Upload-Offset, chunk by chunk. Without Upload-Checksum
+   * each chunk counts as soon as it is durable, so a PATCH cut off mid-way keeps its whole
+   * chunks; with it, the chunks are stored as they come but recorded only once the whole body
+   * matched, so a mismatch leaves nothing of the PATCH counted.
+   */
+  async patch(request: TusPatch): Promise<TusUpload> {
+    const id = assertUploadId(request.uploadId);
+    if (mediaType(request.contentType) !== TUS_PATCH_CONTENT_TYPE) {
+      throw new UploadError('UNSUPPORTED_MEDIA_TYPE', `A PATCH body must be sent as Content-Type: ${TUS_PATCH_CONTENT_TYPE}.`);
+    }
+    const offset = parseTusInteger('Upload-Offset', request.uploadOffset);
+    const checksum = request.uploadChecksum === undefined ? null : parseUploadChecksum(request.uploadChecksum);
+    const session = await this.uploadService.get(id, request.caller);
+    this.assertNotEnded(session);
+
+    const durable = await this.durableOffset(session);
+    if (offset !== durable) {
+      throw new UploadError('UPLOAD_OFFSET_MISMATCH', `Upload-Offset is ${offset} but the server holds ${durable} bytes of this upload: resume from offset ${durable}.`, { uploadOffset: durable });
+    }
+    const length = request.contentLength;
+    if (length !== null && offset + length > session.fileSize) {
+      throw new UploadError('CHUNK_TOO_LARGE', `The PATCH carries ${length} bytes from offset ${offset}, past the upload's Upload-Length of ${session.fileSize}: send at most ${session.fileSize - offset}.`);
+    }
+    if (length === 0) return { session, offset };
+    assertAcceptsChunks(session.status);
+    if (length !== null && length < session.chunkSize && offset + length < session.fileSize) {
+      throw new ValidationFailedError([
+        {
+          field: 'Content-Length',
+          message: `is ${length}, less than one ${session.chunkSize}-byte chunk of this upload: send PATCHes of at least ${session.chunkSize} bytes (or the rest of the file), as tus clients do without a chunkSize option`,
+        },
+      ]);
+    }
+
+    const hash = checksum === null ? null : createHash(checksum.algorithm);
+    const pending: StoredGridChunk[] = [];
+    const slices = new BodySlices(observed(request.body, hash, pending));
+    let completedSet = false;
+    try {
+      for (let index = offset / session.chunkSize; index < session.totalChunks; index++) {
+        const slot = { index, offset: chunkRange(session, index).start, length: Math.min(session.chunkSize, session.fileSize - index * session.chunkSize) };
+        // A chunk this PATCH cannot fill is not started: its bytes are dropped below.
+        if (length !== null && offset + length < slot.offset + slot.length) break;
+        if (!(await slices.hasMore())) break;
+        let stored: StoredGridChunk;
+        try {
+          stored = await this.receiver.store(session, slot, slices.next(slot.length), { lengthDeclared: true, expectedDigest: null }, request.caller);
+        } catch (error) {
+          // A body without Content-Length that ended inside this chunk: the chunk stays missing.
+          if (error instanceof UploadError && error.code === 'LENGTH_MISMATCH' && slices.ended) break;
+          throw error;
+        }
+        if (hash !== null) {
+          pending.push(stored);
+          continue;
+        }
+        try {
+          completedSet = (await this.receiver.record(stored, request.caller)).session.status === 'assembling' || completedSet;
+        } finally {
+          stored.release();
+        }
+      }
+      const dropped = await slices.drain();
+      if (dropped > 0 && length === null && slices.consumed + dropped + offset > session.fileSize) {
+        throw new UploadError('CHUNK_TOO_LARGE', `The PATCH body ran past the upload's Upload-Length of ${session.fileSize} bytes: send at most ${session.fileSize - offset} bytes from offset ${offset}.`);
+      }
+      if (hash !== null && checksum !== null) {
+        assertChecksum(hash, checksum);
+        for (const stored of pending) completedSet = (await this.receiver.record(stored, request.caller)).session.status === 'assembling' || completedSet;
+      }
+    } finally {
+      for (const stored of pending) stored.release();
+    }
+
+    const after = await this.uploadService.get(id, request.caller);
+    if (completedSet || after.status !== 'uploading') return this.finish(after);
+    return { session: after, offset: await this.durableOffset(after) };
+  }
+
+  /** `DELETE /files/ID`: termination is abort. */
+  async terminate(uploadId: unknown, caller: Caller): Promise<void> {
+    await this.uploadService.abort(assertUploadId(uploadId), caller);
+  }
+
+  /**
+   * The durable contiguous prefix: every byte of the chunks recorded from chunk 0 up to the
+   * first missing one; the whole file once all chunks are recorded.
+   */
+  async durableOffset(session: UploadSession): Promise<number> {
+    if (session.status !== 'uploading' || session.receivedChunks === session.totalChunks) return session.fileSize;
+    if (session.receivedChunks === 0) return 0;
+    const [firstMissing] = await this.uploads.listMissingChunks(session.id, session.totalChunks, 1);
+    return firstMissing === undefined ? session.fileSize : firstMissing * session.chunkSize;
+  }
+
+  /**
+   * The answer to the request that made the upload whole: it waits for the verification (up to
+   * COMPLETE_WAIT), so a file that fails it is answered as an error, not as a success.
+   */
+  private async finish(session: UploadSession): Promise<TusUpload> {
+    if (session.status === 'assembling' || (session.status === 'uploading' && session.receivedChunks === session.totalChunks)) {
+      await this.uploadService.complete(session.id, { keyHash: session.ownerKeyHash }, undefined).catch((error: unknown) => {
+        // The state it left is read below and explained from there.
+        if (!(error instanceof UploadError)) throw error;
+      });
+    }
+    const current = await this.uploadService.get(session.id, { keyHash: session.ownerKeyHash });
+    this.assertNotEnded(current);
+    if (current.status === 'uploading') {
+      const offset = await this.durableOffset(current);
+      throw new UploadError(
+        'UPLOAD_OFFSET_MISMATCH',
+        `Verification found stored chunks that did not match what was received (${current.error?.message ?? 'they were sent back to missing'}): resume from offset ${offset}.`,
+        { uploadOffset: offset },
+      );
+    }
+    return { session: current, offset: current.fileSize };
+  }
+
+  /** Gone and failed uploads take nothing more and have no offset to resume from. */
+  private assertNotEnded(session: UploadSession): void {
+    assertNotGone(session.status);
+    if (session.status === 'failed') {
+      throw new UploadError('UPLOAD_FAILED', `This upload failed (${session.error?.message ?? 'unknown reason'}): start a new upload.`, { status: session.status, error: session.error });
+    }
+  }
+}
+
+function mediaType(value: string | undefined): string {
+  return (value ?? '').split(';')[0].trim().toLowerCase();
+}
+
+/**
+ * Passes the body through, feeding the Upload-Checksum hash and keeping the leases of the
+ * chunks stored but not yet recorded: they wait for the end of the body.
+ */
+async function* observed(body: AsyncIterable<Buffer>, hash: Hash | null, pending: StoredGridChunk[]): AsyncGenerator<Buffer> {
+  for await (const piece of body) {
+    hash?.update(piece);
+    for (const stored of pending) stored.keeper.touch();
+    yield piece;
+  }
+}
+
+function assertChecksum(hash: Hash, checksum: TusChecksum): void {
+  if (!hash.digest().equals(checksum.digest)) {
+    throw new UploadError('UPLOAD_CHECKSUM_MISMATCH', `The PATCH body does not match its Upload-Checksum (${checksum.algorithm}); nothing of it was recorded: send it again from the same offset.`);
+  }
+}
