@@ -1,13 +1,18 @@
-import { Controller, Delete, Head, HttpCode, Inject, Options, Param, Patch, Post, Req, Res, UseGuards } from '@nestjs/common';
-import { ApiExcludeController } from '@nestjs/swagger';
+import { Controller, Delete, Get, HttpCode, Inject, Options, Param, Patch, Post, Req, Res, UseGuards } from '@nestjs/common';
+import { ApiBody, ApiConsumes, ApiCreatedResponse, ApiHeaders, ApiNoContentResponse, ApiOkResponse, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
 import { APP_CONFIG, AppConfig } from '@app/config';
-import { Caller, TusService, UploadSession, assertTusResumable, formatUploadMetadata } from '@app/core';
+import { Caller, TusService, UploadSession, assertTusResumable, assertUploadId, formatUploadMetadata } from '@app/core';
 import { PublicRoute } from '../http/api-key.guard';
 import { CurrentCaller } from '../http/caller';
 import { InitiateRateLimitGuard } from '../http/initiate-rate-limit.guard';
 import { publicBaseUrl } from '../http/public-url';
+import { ApiAnswersHead, ApiErrors, ApiUploadIdParam } from '../openapi/decorators';
+import { ROUTE_PREFIX } from '../uploads/upload-views';
 import { TUS_ROUTE } from './tus-headers.middleware';
+import { CREATED_HEADERS, DISCOVERY_HEADERS, HEAD_HEADERS, PATCHED_HEADERS, TUS_RESUMABLE, UPLOAD_CHECKSUM, UPLOAD_LENGTH, UPLOAD_METADATA, UPLOAD_OFFSET } from './tus-openapi';
+
+const PATCH_BODY = { description: 'The bytes from Upload-Offset on, streamed.', schema: { type: 'string', format: 'binary' } };
 
 /** The declared Content-Length, or null for a chunked body. */
 function declaredLength(request: Request): number | null {
@@ -22,7 +27,8 @@ function header(request: Request, name: string): string | undefined {
 
 /** tus 1.0 at /files/: the same uploads as the chunk API, through the tus protocol (TusService). */
 @Controller(TUS_ROUTE)
-@ApiExcludeController()
+@ApiTags('tus')
+@ApiErrors('UNAUTHORIZED', 'SERVICE_UNAVAILABLE', 'TUS_VERSION_UNSUPPORTED')
 export class TusController {
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -33,10 +39,21 @@ export class TusController {
   @Options()
   @PublicRoute()
   @HttpCode(204)
+  @ApiOperation({ summary: 'tus: what this server offers', description: 'No API key needed.' })
+  @ApiNoContentResponse({ description: 'The tus version, extensions, maximum size and checksum algorithms.', headers: DISCOVERY_HEADERS })
   discover(): void {}
 
   @Post()
   @UseGuards(InitiateRateLimitGuard)
+  @ApiOperation({
+    summary: 'tus: create an upload',
+    description: 'The upload is a session of this API: the last segment of Location is its uploadId. With a body (Content-Type application/offset+octet-stream) the bytes are taken as a first PATCH.',
+  })
+  @ApiHeaders([TUS_RESUMABLE, UPLOAD_LENGTH, UPLOAD_METADATA, UPLOAD_CHECKSUM])
+  @ApiConsumes('application/offset+octet-stream')
+  @ApiBody({ ...PATCH_BODY, required: false })
+  @ApiCreatedResponse({ description: 'Created; Upload-Offset counts the durable bytes of a body sent with it.', headers: CREATED_HEADERS })
+  @ApiErrors('VALIDATION_FAILED', 'FILE_TOO_LARGE', 'RATE_LIMITED', 'INSUFFICIENT_STORAGE', 'UPLOAD_CHECKSUM_MISMATCH', 'UNSUPPORTED_MEDIA_TYPE')
   async create(@Req() request: Request, @Res() response: Response, @CurrentCaller() caller: Caller): Promise<void> {
     assertTusResumable(header(request, 'tus-resumable'));
     const session = await this.tus.create({
@@ -58,8 +75,26 @@ export class TusController {
     response.status(201).end();
   }
 
-  @Head(':uploadId')
+  /**
+   * HEAD is tus's offset query. Express routes HEAD to GET routes, and a GET of an upload's URL
+   * is sent to its download, as tusd does.
+   */
+  @Get(':uploadId')
+  @ApiAnswersHead()
+  @ApiOperation({
+    summary: 'tus: the durable offset (HEAD); the file (GET)',
+    description: 'HEAD answers Upload-Offset (the durable bytes from 0 on: resume from there), Upload-Length, Upload-Metadata and, while unfinished, Upload-Expires. GET redirects to the download of a completed upload.',
+  })
+  @ApiUploadIdParam()
+  @ApiHeaders([TUS_RESUMABLE])
+  @ApiOkResponse({ description: 'HEAD: the upload’s offset and length.', headers: HEAD_HEADERS })
+  @ApiResponse({ status: 307, description: 'GET: the download route of this upload.', headers: { Location: { schema: { type: 'string', format: 'uri' } } } })
+  @ApiErrors('INVALID_UPLOAD_ID', 'UPLOAD_NOT_FOUND', 'UPLOAD_EXPIRED', 'UPLOAD_ABORTED', 'UPLOAD_FAILED')
   async head(@Param('uploadId') uploadId: string, @Req() request: Request, @Res() response: Response, @CurrentCaller() caller: Caller): Promise<void> {
+    if (request.method !== 'HEAD') {
+      response.redirect(307, `${publicBaseUrl(this.config.publicBaseUrl, request)}/${ROUTE_PREFIX}/uploads/${assertUploadId(uploadId)}/file`);
+      return;
+    }
     assertTusResumable(header(request, 'tus-resumable'));
     const { session, offset } = await this.tus.head(uploadId, caller);
     this.describe(response, session, offset);
@@ -70,6 +105,34 @@ export class TusController {
   }
 
   @Patch(':uploadId')
+  @ApiOperation({
+    summary: 'tus: append bytes',
+    description:
+      'Any length; the body is cut at the upload’s chunk grid and each chunk counts once durable and recorded. Bytes past the last whole chunk are not kept: the answer’s Upload-Offset says where to continue. The PATCH that completes the upload waits up to COMPLETE_WAIT for its verification.',
+  })
+  @ApiUploadIdParam()
+  @ApiHeaders([TUS_RESUMABLE, UPLOAD_OFFSET, UPLOAD_CHECKSUM])
+  @ApiConsumes('application/offset+octet-stream')
+  @ApiBody(PATCH_BODY)
+  @ApiNoContentResponse({ description: 'Stored; Upload-Offset is the new durable offset.', headers: PATCHED_HEADERS })
+  @ApiErrors(
+    'VALIDATION_FAILED',
+    'INVALID_UPLOAD_ID',
+    'UNSUPPORTED_MEDIA_TYPE',
+    'UPLOAD_OFFSET_MISMATCH',
+    'UPLOAD_IN_PROGRESS',
+    'UPLOAD_CHECKSUM_MISMATCH',
+    'CHUNK_TOO_LARGE',
+    'CHUNK_IN_PROGRESS',
+    'CHUNK_CONFLICT',
+    'UPLOAD_NOT_FOUND',
+    'UPLOAD_NOT_ACCEPTING',
+    'UPLOAD_EXPIRED',
+    'UPLOAD_ABORTED',
+    'UPLOAD_FAILED',
+    'REQUEST_TIMEOUT',
+    'INSUFFICIENT_STORAGE',
+  )
   async patch(@Param('uploadId') uploadId: string, @Req() request: Request, @Res() response: Response, @CurrentCaller() caller: Caller): Promise<void> {
     assertTusResumable(header(request, 'tus-resumable'));
     const { session, offset } = await this.tus.patch({ ...this.patchOf(request, caller), uploadId, uploadOffset: header(request, 'upload-offset') });
@@ -79,6 +142,11 @@ export class TusController {
 
   @Delete(':uploadId')
   @HttpCode(204)
+  @ApiOperation({ summary: 'tus: terminate', description: 'The same as aborting the upload: its bytes are removed; later requests get 410.' })
+  @ApiUploadIdParam()
+  @ApiHeaders([TUS_RESUMABLE])
+  @ApiNoContentResponse({ description: 'Terminated.' })
+  @ApiErrors('INVALID_UPLOAD_ID', 'UPLOAD_NOT_FOUND', 'UPLOAD_EXPIRED')
   async terminate(@Param('uploadId') uploadId: string, @Req() request: Request, @CurrentCaller() caller: Caller): Promise<void> {
     assertTusResumable(header(request, 'tus-resumable'));
     await this.tus.terminate(uploadId, caller);

@@ -2,6 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { createHash, Hash } from 'node:crypto';
 import { APP_CONFIG, AppConfig } from '@app/config';
 import { UploadError, ValidationFailedError } from '../errors';
+import { CHUNK_LEASE, ChunkLease, WHOLE_UPLOAD } from '../ports/chunk-lease';
 import { UPLOAD_REPOSITORY, UploadRepository } from '../ports/upload.repository';
 import { BodySlices } from '../rules/body-slices';
 import { chunkRange } from '../rules/chunk-grid';
@@ -10,6 +11,7 @@ import { assertAcceptsChunks, assertNotGone } from '../rules/upload-status';
 import { assertUploadId } from '../rules/upload-id';
 import { UploadSession } from '../upload-session';
 import { ChunkReceiver, StoredGridChunk } from './chunk-receiver.service';
+import { LeaseKeeper } from './lease-keeper';
 import { Caller, UploadService } from './upload.service';
 
 /** The media type tus requires of every PATCH body. */
@@ -61,6 +63,7 @@ export class TusService {
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Inject(UPLOAD_REPOSITORY) private readonly uploads: UploadRepository,
+    @Inject(CHUNK_LEASE) private readonly leases: ChunkLease,
     private readonly uploadService: UploadService,
     private readonly receiver: ChunkReceiver,
   ) {}
@@ -105,9 +108,25 @@ export class TusService {
     }
     const offset = parseTusInteger('Upload-Offset', request.uploadOffset);
     const checksum = request.uploadChecksum === undefined ? null : parseUploadChecksum(request.uploadChecksum);
-    const session = await this.uploadService.get(id, request.caller);
+    let session = await this.uploadService.get(id, request.caller);
     this.assertNotEnded(session);
 
+    // One PATCH of an upload at a time, on any replica: the other is told to retry. The chunks'
+    // own leases and fences still guard the bytes if this lease lapses under a pause.
+    const lease = await this.leases.acquire(id, WHOLE_UPLOAD, this.config.chunkLeaseTtlMs);
+    if (!lease) throw new UploadError('UPLOAD_IN_PROGRESS', 'Another PATCH of this upload is under way: retry after the Retry-After delay, from the offset HEAD reports.', {}, 1);
+    const keeper = new LeaseKeeper(lease, this.config.chunkLeaseTtlMs, `a PATCH of ${id}`);
+    try {
+      session = await this.uploadService.get(id, request.caller);
+      this.assertNotEnded(session);
+      return await this.append(session, request, offset, checksum, keeper);
+    } finally {
+      void keeper.release();
+    }
+  }
+
+  private async append(session: UploadSession, request: TusPatch, offset: number, checksum: TusChecksum | null, keeper: LeaseKeeper): Promise<TusUpload> {
+    const id = session.id;
     const durable = await this.durableOffset(session);
     if (offset !== durable) {
       throw new UploadError('UPLOAD_OFFSET_MISMATCH', `Upload-Offset is ${offset} but the server holds ${durable} bytes of this upload: resume from offset ${durable}.`, { uploadOffset: durable });
@@ -129,7 +148,7 @@ export class TusService {
 
     const hash = checksum === null ? null : createHash(checksum.algorithm);
     const pending: StoredGridChunk[] = [];
-    const slices = new BodySlices(observed(request.body, hash, pending));
+    const slices = new BodySlices(keeper.watch(observed(request.body, hash, pending)));
     let completedSet = false;
     try {
       for (let index = offset / session.chunkSize; index < session.totalChunks; index++) {

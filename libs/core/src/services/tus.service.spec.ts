@@ -1,0 +1,67 @@
+import { createHash } from 'node:crypto';
+import { ANYONE, KiB, newCoreServices, randomFile } from '../testing/core-services';
+import { TusPatch, TusService } from './tus.service';
+
+const CHUNK = 256 * KiB;
+
+async function* pieces(bytes: Buffer): AsyncGenerator<Buffer> {
+  // 100 KiB pieces straddle the 256 KiB grid.
+  for (let at = 0; at < bytes.length; at += 100 * KiB) yield bytes.subarray(at, at + 100 * KiB);
+}
+
+function patchOf(uploadId: string, offset: number, bytes: Buffer, extra: Partial<TusPatch> = {}): TusPatch {
+  return { uploadId, contentType: 'application/offset+octet-stream', uploadOffset: String(offset), uploadChecksum: undefined, contentLength: bytes.length, body: pieces(bytes), caller: ANYONE, ...extra };
+}
+
+describe(TusService.name, () => {
+  const setup = async (chunks = 3) => {
+    const services = newCoreServices({ config: { defaultChunkSize: CHUNK } });
+    const file = randomFile(chunks, CHUNK);
+    const session = await services.tus.create({ uploadLength: String(file.bytes.length), uploadDeferLength: undefined, uploadMetadata: undefined, uploadConcat: undefined, caller: ANYONE });
+    return { services, sut: services.tus, file: file.bytes, session };
+  };
+
+  it('records the whole chunks of a PATCH and reports the offset at the last of them', async () => {
+    const { services, sut, file, session } = await setup();
+    const answer = await sut.patch(patchOf(session.id, 0, file.subarray(0, CHUNK + 5000)));
+    expect(answer.offset).toBe(CHUNK);
+    expect((await services.uploads.listChunks(session.id)).map((chunk) => chunk.index)).toEqual([0]);
+  });
+
+  it('takes a body without Content-Length that ends inside a chunk, keeping the chunks before it', async () => {
+    const { services, sut, file, session } = await setup();
+    const answer = await sut.patch(patchOf(session.id, 0, file.subarray(0, 2 * CHUNK + 10), { contentLength: null }));
+    expect(answer.offset).toBe(2 * CHUNK);
+    expect((await services.uploads.listChunks(session.id)).map((chunk) => chunk.index)).toEqual([0, 1]);
+  });
+
+  it('records nothing of a PATCH whose Upload-Checksum does not match', async () => {
+    const { services, sut, file, session } = await setup();
+    const body = file.subarray(0, 2 * CHUNK);
+    const wrong = `sha256 ${createHash('sha256').update('something else').digest('base64')}`;
+    await expect(sut.patch(patchOf(session.id, 0, body, { uploadChecksum: wrong }))).rejects.toMatchObject({ code: 'UPLOAD_CHECKSUM_MISMATCH' });
+    expect(await services.uploads.listChunks(session.id)).toEqual([]);
+    const right = `sha1 ${createHash('sha1').update(body).digest('base64')}`;
+    expect((await sut.patch(patchOf(session.id, 0, body, { uploadChecksum: right }))).offset).toBe(2 * CHUNK);
+  });
+
+  it('refuses an Upload-Offset other than the durable one, naming the one to resume from', async () => {
+    const { sut, file, session } = await setup();
+    await sut.patch(patchOf(session.id, 0, file.subarray(0, CHUNK)));
+    await expect(sut.patch(patchOf(session.id, 0, file.subarray(0, CHUNK)))).rejects.toMatchObject({ code: 'UPLOAD_OFFSET_MISMATCH', details: { uploadOffset: CHUNK } });
+  });
+
+  it('refuses a second PATCH of the upload while one holds it', async () => {
+    const { services, sut, file, session } = await setup();
+    const held = await services.leases.acquire(session.id, -1, 60_000);
+    await expect(sut.patch(patchOf(session.id, 0, file.subarray(0, CHUNK)))).rejects.toMatchObject({ code: 'UPLOAD_IN_PROGRESS' });
+    await held?.release();
+  });
+
+  it('moves the upload that the last PATCH completes to assembly', async () => {
+    const { services, sut, file, session } = await setup();
+    const answer = await sut.patch(patchOf(session.id, 0, file));
+    expect(answer.offset).toBe(file.length);
+    expect(services.queue.waiting()).toEqual([session.id]);
+  });
+});
