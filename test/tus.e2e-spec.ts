@@ -1,4 +1,7 @@
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { Upload, UploadOptions } from 'tus-js-client';
+import { expectError } from './support/expect-error';
 import { RawResponse, UploadClient, rawRequest, randomFile, recordedChunks, sha256, useStack } from './support/upload-client';
 
 const KiB = 1024;
@@ -187,5 +190,41 @@ describe('tus uploads on API replicas', () => {
     expect([refused[0].status, refused[0].body?.code]).toEqual(expect.arrayContaining([refused[0].status === 423 ? 'UPLOAD_IN_PROGRESS' : 'UPLOAD_OFFSET_MISMATCH']));
     expect([409, 423]).toContain(refused[0].status);
     expect(sha256((await ctx.client.download(id)).data)).toBe(sha256(file));
+  });
+});
+
+describe('the PATCH that completes a tus upload', () => {
+  const ctx = useStack({ env: { DEFAULT_CHUNK_SIZE: String(CHUNK), COMPLETE_WAIT: '30s' } });
+  const partPath = (id: string) => join(ctx.stack.storageDir, 'tmp', `${id}.part`);
+  const patch = (id: string, offset: number, body: Buffer) =>
+    rawRequest(ctx.stack, 'PATCH', `/files/${id}`, { headers: { 'tus-resumable': '1.0.0', 'content-type': 'application/offset+octet-stream', 'upload-offset': String(offset) }, body });
+
+  it('waits for the verification: stored bytes found corrupt answer 409 with the offset to resume from, not success', async () => {
+    const file = randomFile(3 * CHUNK);
+    const created = await rawRequest(ctx.stack, 'POST', '/files/', { headers: { 'tus-resumable': '1.0.0', 'upload-length': String(file.length) } });
+    const id = idOf(created.headers.get('location') as string);
+    expect((await patch(id, 0, file.subarray(0, 2 * CHUNK))).headers.get('upload-offset')).toBe(String(2 * CHUNK));
+    // Damage chunk 1's stored bytes as a bad disk could, before the last PATCH.
+    const part = await readFile(partPath(id));
+    part[CHUNK + 5] ^= 0xff;
+    await writeFile(partPath(id), part);
+
+    const last = await patch(id, 2 * CHUNK, file.subarray(2 * CHUNK));
+    expectError(last, 409, 'UPLOAD_OFFSET_MISMATCH', /resume from offset 262144/);
+    expect(last.body.uploadOffset).toBe(CHUNK);
+    expect((await ctx.client.status(id)).body).toMatchObject({ status: 'uploading', missingChunks: [1] });
+
+    // tus-js-client, given the URL, asks for the offset and sends the rest again.
+    const url = await upload(file, { uploadUrl: ctx.stack.url(`/files/${id}`), headers: {} }).done;
+    expect(idOf(url)).toBe(id);
+    expect((await ctx.client.status(id)).body).toMatchObject({ status: 'completed', sha256: sha256(file) });
+    expect((await ctx.client.download(id)).data.equals(file)).toBe(true);
+  });
+
+  it('answers success only once the file is verified and completed', async () => {
+    const file = randomFile(2 * CHUNK + 3);
+    const url = await upload(file, { endpoint: ctx.stack.url('/files/'), headers: {} }).done;
+    // No poll: the answer to the last PATCH came after the verification.
+    expect((await ctx.client.status(idOf(url))).body).toMatchObject({ status: 'completed', sha256: sha256(file) });
   });
 });

@@ -169,10 +169,13 @@ export class TusService {
           continue;
         }
         try {
-          completedSet = (await this.receiver.record(stored, request.caller)).session.status === 'assembling' || completedSet;
+          completedSet = (await this.receiver.record(stored, request.caller)).session.status === 'assembling';
         } finally {
           stored.release();
         }
+        // The rest of the body is for chunks recorded before (a resume after verification
+        // sent earlier chunks back): the upload is whole and takes no more writes.
+        if (completedSet) break;
       }
       const dropped = await slices.drain();
       if (dropped > 0 && length === null && slices.consumed + dropped + offset > session.fileSize) {
