@@ -194,6 +194,19 @@ describe('the tus 1.0 protocol at /files/', () => {
     expect(await recordedChunks(ctx.stack, id)).toEqual([]);
   });
 
+  it('counts tus PATCHes and the durable bytes they added in the metrics', async () => {
+    const metric = async (line: RegExp) => Number(line.exec(await (await fetch(ctx.stack.url('/metrics'))).text())?.[1] ?? 0);
+    const okBefore = await metric(/^resumable_upload_tus_patch_requests_total\{outcome="ok"\} (\d+)/m);
+    const bytesBefore = await metric(/^resumable_upload_tus_stored_bytes_total (\d+)/m);
+    const mismatchBefore = await metric(/^resumable_upload_tus_patch_requests_total\{outcome="UPLOAD_OFFSET_MISMATCH"\} (\d+)/m);
+    const id = await create(2 * CHUNK);
+    expect((await patch(id, 0, randomFile(CHUNK + 10))).status).toBe(204);
+    expect((await patch(id, 0, randomFile(CHUNK))).status).toBe(409);
+    expect(await metric(/^resumable_upload_tus_patch_requests_total\{outcome="ok"\} (\d+)/m)).toBe(okBefore + 1);
+    expect(await metric(/^resumable_upload_tus_stored_bytes_total (\d+)/m)).toBe(bytesBefore + CHUNK);
+    expect(await metric(/^resumable_upload_tus_patch_requests_total\{outcome="UPLOAD_OFFSET_MISMATCH"\} (\d+)/m)).toBe(mismatchBefore + 1);
+  });
+
   it('answers an empty PATCH with the current offset', async () => {
     const id = await create(2 * CHUNK);
     const response = await patch(id, 0, Buffer.alloc(0));

@@ -12,7 +12,9 @@ import { requestLogging } from './http/request-logging';
 import { ApiMetrics } from './metrics/api-metrics';
 import { ChunkMetricsMiddleware } from './metrics/chunk-metrics.middleware';
 import { MetricsController } from './metrics/metrics.controller';
+import { TusMetricsMiddleware } from './metrics/tus-metrics.middleware';
 import { UploadCounts } from './metrics/upload-counts';
+import { TUS_ROUTE } from './tus/tus-headers.middleware';
 import { TusController } from './tus/tus.controller';
 import { ChunkController } from './uploads/chunk.controller';
 import { UploadController } from './uploads/upload.controller';
@@ -44,5 +46,6 @@ export class ApiModule implements NestModule {
   configure(consumer: MiddlewareConsumer): void {
     // Middleware, not an interceptor: it must also see the chunk PUTs the guard refuses.
     consumer.apply(ChunkMetricsMiddleware).forRoutes({ path: `${ROUTE_PREFIX}/chunk`, method: RequestMethod.PUT });
+    consumer.apply(TusMetricsMiddleware).forRoutes({ path: `${TUS_ROUTE}/:uploadId`, method: RequestMethod.PATCH }, { path: TUS_ROUTE, method: RequestMethod.POST });
   }
 }
