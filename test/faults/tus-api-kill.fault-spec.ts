@@ -28,8 +28,8 @@ function partialPatch(replica: ApiReplica, uploadId: string, file: Buffer, sent:
 
 /**
  * SIGKILL the API replica that is receiving a tus PATCH, part-way through its body. HEAD on
- * another replica must report exactly the chunks recorded from 0 on (never bytes that were only
- * received), and tus-js-client resuming from there through that replica must deliver the file
+ * another replica must report no more than the chunks recorded from 0 on and a recorded beginning
+ * of the next (never bytes that were only received), and tus-js-client resuming from there through that replica must deliver the file
  * byte-exact, once the dead replica's leases lapse.
  */
 describe(`an API replica killed mid-PATCH (${KILLS} kills)`, () => {
@@ -59,10 +59,10 @@ describe(`an API replica killed mid-PATCH (${KILLS} kills)`, () => {
       const head = await fetch(survivor.url(`/files/${uploadId}`), { method: 'HEAD', headers: TUS });
       const offset = Number(head.headers.get('upload-offset'));
       const recorded = await recordedChunks(stack, uploadId);
-      expect(offset % CHUNK).toBe(0);
       expect(offset).toBeLessThanOrEqual(sent);
-      expect(recorded.slice(0, offset / CHUNK)).toEqual([...Array(offset / CHUNK).keys()]);
-      expect(recorded).not.toContain(offset / CHUNK);
+      const whole = Math.floor(offset / CHUNK);
+      expect(recorded.slice(0, whole)).toEqual([...Array(whole).keys()]);
+      expect(recorded).not.toContain(whole);
       offsets.push(offset);
 
       // Bring the victim back while tus-js-client resumes through the survivor.
@@ -80,6 +80,6 @@ describe(`an API replica killed mid-PATCH (${KILLS} kills)`, () => {
       replicas = [survivor, restarted];
       await expectDelivered(stack, new UploadClient(survivor), uploadId, file, CHUNK);
     }
-    console.log(`tus PATCHes cut by kill -9: ${KILLS}; durable offsets reported (MiB): ${offsets.map((offset) => offset / MiB).join(', ')}; losses: 0`);
+    console.log(`tus PATCHes cut by kill -9: ${KILLS}; durable offsets reported (bytes): ${offsets.join(', ')}; losses: 0`);
   }, 60_000 + KILLS * 15_000);
 });

@@ -3,7 +3,7 @@ import { APP_CONFIG, AppConfig } from '@app/config';
 import { StoredDataMissingError, UploadError } from '../errors';
 import { CHUNK_LEASE, ChunkLease } from '../ports/chunk-lease';
 import { UPLOAD_REPOSITORY, UploadRepository } from '../ports/upload.repository';
-import { ChunkSlot, UPLOAD_STORAGE, UploadStorage } from '../ports/upload-storage';
+import { ChunkSlot, UPLOAD_STORAGE, UploadStorage, keepsChunkBeginnings } from '../ports/upload-storage';
 import { chunkIndexOf, chunkRange, formatByteRange } from '../rules/chunk-grid';
 import { parseContentDigest } from '../rules/content-digest';
 import { ContentRange, parseContentRange } from '../rules/content-range';
@@ -31,6 +31,8 @@ export interface IncomingChunk {
 export interface StoreOptions {
   lengthDeclared: boolean;
   expectedDigest: string | null;
+  /** The slot is the beginning of its chunk only (a store that keeps chunk beginnings): record it with `recordBeginning`. */
+  beginning?: boolean;
 }
 
 /** A chunk whose bytes are durable (or, with `fence` null, already recorded and found equal or not), not yet counted. */
@@ -128,7 +130,7 @@ export class ChunkReceiver {
 
       // The lease is checked again right before every write, so a request that paused past it
       // stops before its next write reaches the store.
-      const write = this.storage.writeChunk(session, slot, body, () => keeper.assertHeld());
+      const write = options.beginning ? this.writeBeginning(session, slot, body, () => keeper.assertHeld()) : this.storage.writeChunk(session, slot, body, () => keeper.assertHeld());
       const { etag } = await write.catch((error: unknown) => this.explainWriteFailure(error, uploadId, caller));
       const sha256 = this.verifiedDigest(await hash.digest(), options.expectedDigest);
       return { uploadId, index, size: length, sha256, etag, fence: claim.fence, recordedSha256: null, keeper, release };
@@ -151,6 +153,26 @@ export class ChunkReceiver {
     if (!result.recorded) return await this.explainUnrecorded(uploadId, index, sha256, caller);
     if (result.completedSet) await this.uploadService.requestAssembly(uploadId);
     return { session: result.session, chunkIndex: index };
+  }
+
+  /**
+   * Records the durable beginning of a chunk stored with `beginning` set: the chunk stays missing,
+   * and the bytes count toward a tus upload's offset. Refused like a chunk's record when a newer
+   * claim took the chunk over or the session moved on.
+   */
+  async recordBeginning(stored: StoredGridChunk, caller: Caller): Promise<void> {
+    const { uploadId, index } = stored;
+    if (stored.fence === null) throw this.takenOver(index);
+    stored.keeper.assertHeld();
+    if (await this.uploads.recordChunkBeginning(uploadId, index, stored.size, stored.fence, this.config.uploadTtlMs)) return;
+    assertAcceptsChunks((await this.uploadService.get(uploadId, caller)).status);
+    throw this.takenOver(index);
+  }
+
+  private async writeBeginning(session: SessionShape, slot: ChunkSlot, body: AsyncIterable<Buffer>, beforeEachWrite: () => void): Promise<{ etag: null }> {
+    if (!keepsChunkBeginnings(this.storage)) throw new Error('This store keeps no chunk beginnings');
+    await this.storage.writeChunkBeginning(session, slot, body, beforeEachWrite);
+    return { etag: null };
   }
 
   /**

@@ -21,16 +21,35 @@ describe(TusService.name, () => {
     return { services, sut: services.tus, file: file.bytes, session };
   };
 
-  it('records the whole chunks of a PATCH and reports the offset at the last of them', async () => {
+  it('records the whole chunks of a PATCH and keeps the beginning of the next, so the offset is exact', async () => {
     const { services, sut, file, session } = await setup();
     const answer = await sut.patch(patchOf(session.id, 0, file.subarray(0, CHUNK + 5000)));
-    expect(answer.offset).toBe(CHUNK);
+    expect(answer.offset).toBe(CHUNK + 5000);
     expect((await services.uploads.listChunks(session.id)).map((chunk) => chunk.index)).toEqual([0]);
+    expect(await services.uploads.findChunkBeginning(session.id, 1)).toBe(5000);
+  });
+
+  it('takes PATCHes far smaller than a chunk and records each chunk with the digest of all its bytes', async () => {
+    const { services, sut, file, session } = await setup();
+    let offset = 0;
+    while (offset < file.length) offset = (await sut.patch(patchOf(session.id, offset, file.subarray(offset, offset + 70 * KiB)))).offset;
+    expect(offset).toBe(file.length);
+    const recorded = await services.uploads.listChunks(session.id);
+    expect(recorded.map((chunk) => chunk.sha256)).toEqual([0, 1, 2].map((index) => createHash('sha256').update(file.subarray(index * CHUNK, (index + 1) * CHUNK)).digest('hex')));
+  });
+
+  it('forgets a kept beginning once another writer claims its chunk: the offset never counts bytes that may be overwritten', async () => {
+    const { services, sut, file, session } = await setup();
+    await sut.patch(patchOf(session.id, 0, file.subarray(0, 1000)));
+    expect((await sut.head(session.id, ANYONE)).offset).toBe(1000);
+    await services.uploads.claimChunk(session.id, 0);
+    expect((await sut.head(session.id, ANYONE)).offset).toBe(0);
   });
 
   it('takes a body without Content-Length that ends inside a chunk, keeping the chunks before it', async () => {
     const { services, sut, file, session } = await setup();
     const answer = await sut.patch(patchOf(session.id, 0, file.subarray(0, 2 * CHUNK + 10), { contentLength: null }));
+    // Without a length the end is known only once the body ended inside the chunk: those bytes are not kept.
     expect(answer.offset).toBe(2 * CHUNK);
     expect((await services.uploads.listChunks(session.id)).map((chunk) => chunk.index)).toEqual([0, 1]);
   });
@@ -39,8 +58,9 @@ describe(TusService.name, () => {
     const { services, sut, file, session } = await setup();
     const body = file.subarray(0, 2 * CHUNK);
     const wrong = `sha256 ${createHash('sha256').update('something else').digest('base64')}`;
-    await expect(sut.patch(patchOf(session.id, 0, body, { uploadChecksum: wrong }))).rejects.toMatchObject({ code: 'UPLOAD_CHECKSUM_MISMATCH' });
+    await expect(sut.patch(patchOf(session.id, 0, file.subarray(0, 2 * CHUNK + 7), { uploadChecksum: wrong }))).rejects.toMatchObject({ code: 'UPLOAD_CHECKSUM_MISMATCH' });
     expect(await services.uploads.listChunks(session.id)).toEqual([]);
+    expect(await services.uploads.findChunkBeginning(session.id, 2)).toBe(0);
     const right = `sha1 ${createHash('sha1').update(body).digest('base64')}`;
     expect((await sut.patch(patchOf(session.id, 0, body, { uploadChecksum: right }))).offset).toBe(2 * CHUNK);
   });

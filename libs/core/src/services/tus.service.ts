@@ -4,6 +4,7 @@ import { APP_CONFIG, AppConfig } from '@app/config';
 import { UploadError, ValidationFailedError } from '../errors';
 import { CHUNK_LEASE, ChunkLease, WHOLE_UPLOAD } from '../ports/chunk-lease';
 import { UPLOAD_REPOSITORY, UploadRepository } from '../ports/upload.repository';
+import { UPLOAD_STORAGE, UploadStorage, keepsChunkBeginnings } from '../ports/upload-storage';
 import { BodySlices } from '../rules/body-slices';
 import { chunkRange } from '../rules/chunk-grid';
 import { TUS_VERSION, TusChecksum, parseTusInteger, parseUploadChecksum, parseUploadMetadata } from '../rules/tus-headers';
@@ -55,14 +56,16 @@ export function assertTusResumable(value: string | undefined): void {
  * The tus 1.0 door to the same uploads as the chunk API: a tus upload is a session, and a PATCH
  * is cut at the session's grid into chunks that go through the chunk path (lease, claim, durable
  * write, fenced record) one after the other. `Upload-Offset` is the durable prefix: the bytes of
- * the chunks recorded from chunk 0 on. Bytes of a PATCH past its last whole chunk are read and
- * dropped, and the answer's offset tells the client to send them again.
+ * the chunks recorded from chunk 0 on, and the kept beginning of the next one. A PATCH that ends
+ * inside a chunk leaves that beginning stored and recorded where the store keeps beginnings (a
+ * disk); elsewhere its bytes are dropped, and the answer's offset tells the client to send them again.
  */
 @Injectable()
 export class TusService {
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Inject(UPLOAD_REPOSITORY) private readonly uploads: UploadRepository,
+    @Inject(UPLOAD_STORAGE) private readonly storage: UploadStorage,
     @Inject(CHUNK_LEASE) private readonly leases: ChunkLease,
     private readonly uploadService: UploadService,
     private readonly receiver: ChunkReceiver,
@@ -137,7 +140,8 @@ export class TusService {
     }
     if (length === 0) return { session, offset };
     assertAcceptsChunks(session.status);
-    if (length !== null && length < session.chunkSize && offset + length < session.fileSize) {
+    const storage = keepsChunkBeginnings(this.storage) ? this.storage : null;
+    if (storage === null && length !== null && length < session.chunkSize && offset + length < session.fileSize) {
       throw new ValidationFailedError([
         {
           field: 'Content-Length',
@@ -147,18 +151,33 @@ export class TusService {
     }
 
     const hash = checksum === null ? null : createHash(checksum.algorithm);
+    // With a checksum, what was stored is recorded only once the whole body matched it.
     const pending: StoredGridChunk[] = [];
+    let beginning: StoredGridChunk | null = null;
     const slices = new BodySlices(keeper.watch(observed(request.body, hash, pending)));
     let completedSet = false;
     try {
-      for (let index = offset / session.chunkSize; index < session.totalChunks; index++) {
+      for (let index = Math.floor(offset / session.chunkSize); index < session.totalChunks; index++) {
         const slot = { index, offset: chunkRange(session, index).start, length: Math.min(session.chunkSize, session.fileSize - index * session.chunkSize) };
-        // A chunk this PATCH cannot fill is not started: its bytes are dropped below.
-        if (length !== null && offset + length < slot.offset + slot.length) break;
+        // Bytes of this chunk made durable before this PATCH (its kept beginning), then what it still needs.
+        const had = offset + slices.consumed - slot.offset;
+        const needed = slot.length - had;
+        const remaining = length === null ? null : length - slices.consumed;
         if (!(await slices.hasMore())) break;
+        // The kept beginning goes again in front of the new bytes: the chunk is hashed, and on
+        // a store that writes whole chunks written, as one.
+        const kept = storage !== null && had > 0 ? storage.readChunkBeginning(session, { index, offset: slot.offset, length: had }) : null;
+        if (remaining !== null && remaining < needed) {
+          // The PATCH ends inside this chunk: keep its beginning where the store can, else drop it below.
+          if (storage === null) break;
+          const part = { index, offset: slot.offset, length: had + remaining };
+          beginning = await this.receiver.store(session, part, concat(kept, slices.next(remaining)), { lengthDeclared: true, expectedDigest: null, beginning: true }, request.caller);
+          pending.push(beginning);
+          break;
+        }
         let stored: StoredGridChunk;
         try {
-          stored = await this.receiver.store(session, slot, slices.next(slot.length), { lengthDeclared: true, expectedDigest: null }, request.caller);
+          stored = await this.receiver.store(session, slot, concat(kept, slices.next(needed)), { lengthDeclared: true, expectedDigest: null }, request.caller);
         } catch (error) {
           // A body without Content-Length that ended inside this chunk: the chunk stays missing.
           if (error instanceof UploadError && error.code === 'LENGTH_MISMATCH' && slices.ended) break;
@@ -181,10 +200,11 @@ export class TusService {
       if (dropped > 0 && length === null && slices.consumed + dropped + offset > session.fileSize) {
         throw new UploadError('CHUNK_TOO_LARGE', `The PATCH body ran past the upload's Upload-Length of ${session.fileSize} bytes: send at most ${session.fileSize - offset} bytes from offset ${offset}.`);
       }
-      if (hash !== null && checksum !== null) {
-        assertChecksum(hash, checksum);
-        for (const stored of pending) completedSet = (await this.receiver.record(stored, request.caller)).session.status === 'assembling' || completedSet;
+      if (hash !== null && checksum !== null) assertChecksum(hash, checksum);
+      for (const stored of pending.filter((item) => item !== beginning)) {
+        completedSet = (await this.receiver.record(stored, request.caller)).session.status === 'assembling' || completedSet;
       }
+      if (beginning !== null && !completedSet) await this.receiver.recordBeginning(beginning, request.caller);
     } finally {
       for (const stored of pending) stored.release();
     }
@@ -201,13 +221,14 @@ export class TusService {
 
   /**
    * The durable contiguous prefix: every byte of the chunks recorded from chunk 0 up to the
-   * first missing one; the whole file once all chunks are recorded.
+   * first missing one, and the kept beginning of that one; the whole file once all chunks are recorded.
    */
   async durableOffset(session: UploadSession): Promise<number> {
     if (session.status !== 'uploading' || session.receivedChunks === session.totalChunks) return session.fileSize;
-    if (session.receivedChunks === 0) return 0;
     const [firstMissing] = await this.uploads.listMissingChunks(session.id, session.totalChunks, 1);
-    return firstMissing === undefined ? session.fileSize : firstMissing * session.chunkSize;
+    if (firstMissing === undefined) return session.fileSize;
+    const kept = keepsChunkBeginnings(this.storage) ? await this.uploads.findChunkBeginning(session.id, firstMissing) : 0;
+    return firstMissing * session.chunkSize + kept;
   }
 
   /**
@@ -257,6 +278,12 @@ async function* observed(body: AsyncIterable<Buffer>, hash: Hash | null, pending
     for (const stored of pending) stored.keeper.touch();
     yield piece;
   }
+}
+
+/** The kept beginning of a chunk (when there is one), then the new bytes. */
+async function* concat(first: AsyncIterable<Buffer> | null, second: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
+  if (first !== null) yield* first;
+  yield* second;
 }
 
 function assertChecksum(hash: Hash, checksum: TusChecksum): void {

@@ -35,7 +35,7 @@ export function newCoreServices(options: { config?: Partial<AppConfig>; storage?
     queue,
     uploadService,
     chunkReceiver,
-    tus: new TusService(config, uploads, leases, uploadService, chunkReceiver),
+    tus: new TusService(config, uploads, storage, leases, uploadService, chunkReceiver),
     assembly: new AssemblyService(config, uploads, storage),
     expiry: new ExpiryService(uploads, storage),
     reconciler: new AssemblyReconciler(config, uploads, queue),
