@@ -40,7 +40,7 @@ describe('the tus 1.0 protocol at /files/', () => {
     expect(response.headers.get('tus-resumable')).toBe('1.0.0');
     expect(response.headers.get('tus-version')).toBe('1.0.0');
     expect(response.headers.get('tus-max-size')).toBe(String(MAX_FILE_SIZE));
-    expect(response.headers.get('tus-extension')?.split(',')).toEqual(expect.arrayContaining(['creation', 'creation-with-upload', 'termination', 'expiration', 'checksum']));
+    expect(response.headers.get('tus-extension')?.split(',')).toEqual(expect.arrayContaining(['creation', 'creation-with-upload', 'termination', 'expiration', 'checksum', 'concatenation']));
     expect(response.headers.get('tus-checksum-algorithm')?.split(',')).toEqual(expect.arrayContaining(['sha1', 'sha256']));
   });
 
@@ -185,9 +185,41 @@ describe('the tus 1.0 protocol at /files/', () => {
     expect((await ctx.stack.db.query('SELECT count(*)::int AS n FROM uploads')).rows[0].n).toBe(before.rows[0].n);
   });
 
-  it('refuses deferred lengths and concatenation, which it does not offer', async () => {
+  it('refuses deferred lengths, which it does not offer', async () => {
     expectTusError(await send('POST', '/files/', { ...TUS, 'upload-defer-length': '1' }), 400, 'VALIDATION_FAILED', /Upload-Defer-Length/);
-    expectTusError(await send('POST', '/files/', { ...TUS, 'upload-length': '10', 'upload-concat': 'partial' }), 400, 'VALIDATION_FAILED', /Upload-Concat/);
+  });
+
+  it('concatenates completed uploads into a final one, verified like any upload', async () => {
+    const first = randomFile(CHUNK + 77);
+    const second = randomFile(2 * CHUNK - 5);
+    const ids: string[] = [];
+    for (const part of [first, second]) {
+      const response = await send('POST', '/files/', { ...PATCH_HEADERS, 'upload-length': String(part.length), 'upload-concat': 'partial', 'content-length': String(part.length) }, part);
+      expect(response.status).toBe(201);
+      ids.push(response.headers.get('location')!.split('/').pop()!);
+    }
+    const final = await send('POST', '/files/', { ...TUS, 'upload-concat': `final;${ctx.stack.url(`/files/${ids[0]}`)} /files/${ids[1]}`, 'upload-metadata': `filename ${base64('whole.bin')}` });
+    expect(final.status).toBe(201);
+    const whole = Buffer.concat([first, second]);
+    expect(final.headers.get('upload-offset')).toBe(String(whole.length));
+    const id = final.headers.get('location')!.split('/').pop()!;
+    expect((await ctx.client.status(id)).body).toMatchObject({ status: 'completed', fileName: 'whole.bin', fileSize: whole.length, sha256: sha256(whole) });
+    expect((await ctx.client.download(id)).data.equals(whole)).toBe(true);
+  });
+
+  it('refuses a final upload that names unknown or unfinished uploads, or is malformed, and creates nothing', async () => {
+    const unfinished = await create(2 * CHUNK);
+    const before = await ctx.stack.db.query('SELECT count(*)::int AS n FROM uploads');
+    for (const [value, message] of [
+      [`final;/files/AAAAAAAAAAAAAAAAAAAAAA`, /no upload of yours/],
+      [`final;/files/${unfinished}`, /uploading, not completed/],
+      ['final;', /at least one/],
+      ['final;/files/../../etc/passwd', /not the URL of an upload/],
+      ['whole', /"partial" or "final;"/],
+    ] as const) {
+      expectTusError(await send('POST', '/files/', { ...TUS, 'upload-concat': value }), 400, 'VALIDATION_FAILED', message);
+    }
+    expect((await ctx.stack.db.query('SELECT count(*)::int AS n FROM uploads')).rows[0].n).toBe(before.rows[0].n);
   });
 
   it('takes PATCHes of a few bytes: each is durable and counted in the offset, and the chunks come out whole', async () => {

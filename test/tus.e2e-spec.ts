@@ -8,6 +8,7 @@ import { RawResponse, UploadClient, rawRequest, randomFile, sha256, useStack } f
 const KiB = 1024;
 const CHUNK = 256 * KiB;
 const API_KEY = 'tus-test-key-0123456789';
+const OTHER_KEY = 'tus-other-key-0123456789';
 const AUTH = { authorization: `Bearer ${API_KEY}` };
 
 /** Runs one tus-js-client upload to the end; resolves with its URL, rejects with its error. */
@@ -31,7 +32,7 @@ function upload(file: Buffer, options: Partial<UploadOptions> & { endpoint?: str
 const idOf = (url: string) => url.split('/').pop() as string;
 
 describe('tus-js-client against /files/', () => {
-  const ctx = useStack({ env: { DEFAULT_CHUNK_SIZE: String(CHUNK), API_KEYS: API_KEY, UPLOAD_TTL: '1h' } });
+  const ctx = useStack({ env: { DEFAULT_CHUNK_SIZE: String(CHUNK), API_KEYS: `${API_KEY},${OTHER_KEY}`, UPLOAD_TTL: '1h' } });
   const endpoint = () => ctx.stack.url('/files/');
   const authorized = () => new UploadClient(ctx.stack, AUTH);
 
@@ -126,6 +127,18 @@ describe('tus-js-client against /files/', () => {
     expect((await authorized().status(idOf(url))).body.status).toBe('aborted');
     const head: RawResponse = await rawRequest(ctx.stack, 'HEAD', `/files/${idOf(url)}`, { headers: { 'tus-resumable': '1.0.0', ...AUTH } });
     expect(head.status).toBe(410);
+  });
+
+  it('uploads with parallelUploads: 3 (partial uploads concatenated into the final one)', async () => {
+    const file = randomFile(7 * CHUNK + 321);
+    const url = await upload(file, { endpoint: endpoint(), parallelUploads: 3 }).done;
+    await expectStoredExactly(url, file);
+  });
+
+  it('refuses to concatenate uploads of another key, as if they did not exist', async () => {
+    const theirs = await upload(randomFile(CHUNK), { endpoint: endpoint(), headers: { authorization: `Bearer ${OTHER_KEY}` } }).done;
+    const response = await rawRequest(ctx.stack, 'POST', '/files/', { headers: { 'tus-resumable': '1.0.0', ...AUTH, 'upload-concat': `final;${theirs}` } });
+    expectError(response, 400, 'VALIDATION_FAILED', /no upload of yours/);
   });
 
   it('needs the API key like every route, and hides uploads of other keys', async () => {

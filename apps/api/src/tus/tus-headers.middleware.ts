@@ -3,7 +3,7 @@ import { TUS_CHECKSUM_ALGORITHMS, TUS_VERSION } from '@app/core';
 
 export const TUS_ROUTE = 'files';
 /** The tus extensions this server implements. */
-export const TUS_EXTENSIONS = ['creation', 'creation-with-upload', 'termination', 'expiration', 'checksum'];
+export const TUS_EXTENSIONS = ['creation', 'creation-with-upload', 'termination', 'expiration', 'checksum', 'concatenation'];
 
 /**
  * Tus-Resumable on every answer under /files, errors included, and the discovery headers on

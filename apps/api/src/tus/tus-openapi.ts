@@ -4,7 +4,19 @@ import type { ApiHeaderOptions, HeaderObject } from '@nestjs/swagger';
 
 export const TUS_RESUMABLE: ApiHeaderOptions = { name: 'Tus-Resumable', required: true, description: 'Must be `1.0.0`; anything else is 412.', schema: { type: 'string', enum: ['1.0.0'] } };
 
-export const UPLOAD_LENGTH: ApiHeaderOptions = { name: 'Upload-Length', required: true, description: 'The file size in plain decimal digits, at most Tus-Max-Size (MAX_FILE_SIZE).', schema: { type: 'string', pattern: '^[0-9]+$' } };
+export const UPLOAD_LENGTH: ApiHeaderOptions = {
+  name: 'Upload-Length',
+  required: false,
+  description: 'The file size in plain decimal digits, at most Tus-Max-Size (MAX_FILE_SIZE). Required but for a final upload (Upload-Concat: final).',
+  schema: { type: 'string', pattern: '^[0-9]+$' },
+};
+
+export const UPLOAD_CONCAT: ApiHeaderOptions = {
+  name: 'Upload-Concat',
+  required: false,
+  description: '`partial` (an upload to be concatenated later: stored and verified like any), or `final;<url> <url>…`: the named completed uploads of the caller, end to end.',
+  schema: { type: 'string' },
+};
 
 export const UPLOAD_METADATA: ApiHeaderOptions = {
   name: 'Upload-Metadata',
@@ -44,6 +56,6 @@ export const HEAD_HEADERS: Record<string, HeaderObject> = {
 export const DISCOVERY_HEADERS: Record<string, HeaderObject> = {
   'Tus-Version': { schema: { type: 'string', enum: ['1.0.0'] } },
   'Tus-Max-Size': { description: 'MAX_FILE_SIZE.', schema: { type: 'integer' } },
-  'Tus-Extension': { schema: { type: 'string', example: 'creation,creation-with-upload,termination,expiration,checksum' } },
+  'Tus-Extension': { schema: { type: 'string', example: 'creation,creation-with-upload,termination,expiration,checksum,concatenation' } },
   'Tus-Checksum-Algorithm': { schema: { type: 'string', example: 'sha1,sha256,md5' } },
 };

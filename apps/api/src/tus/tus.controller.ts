@@ -10,7 +10,7 @@ import { publicBaseUrl } from '../http/public-url';
 import { ApiAnswersHead, ApiErrors, ApiUploadIdParam } from '../openapi/decorators';
 import { ROUTE_PREFIX } from '../uploads/upload-views';
 import { TUS_ROUTE } from './tus-headers.middleware';
-import { CREATED_HEADERS, DISCOVERY_HEADERS, HEAD_HEADERS, PATCHED_HEADERS, TUS_RESUMABLE, UPLOAD_CHECKSUM, UPLOAD_LENGTH, UPLOAD_METADATA, UPLOAD_OFFSET } from './tus-openapi';
+import { CREATED_HEADERS, DISCOVERY_HEADERS, HEAD_HEADERS, PATCHED_HEADERS, TUS_RESUMABLE, UPLOAD_CHECKSUM, UPLOAD_CONCAT, UPLOAD_LENGTH, UPLOAD_METADATA, UPLOAD_OFFSET } from './tus-openapi';
 
 const PATCH_BODY = { description: 'The bytes from Upload-Offset on, streamed.', schema: { type: 'string', format: 'binary' } };
 
@@ -47,9 +47,10 @@ export class TusController {
   @UseGuards(InitiateRateLimitGuard)
   @ApiOperation({
     summary: 'tus: create an upload',
-    description: 'The upload is a session of this API: the last segment of Location is its uploadId. With a body (Content-Type application/offset+octet-stream) the bytes are taken as a first PATCH.',
+    description:
+      'The upload is a session of this API: the last segment of Location is its uploadId. With a body (Content-Type application/offset+octet-stream) the bytes are taken as a first PATCH. With `Upload-Concat: final;<urls>` (and no Upload-Length) the new upload is the named completed uploads end to end; the answer waits up to COMPLETE_WAIT for its verification.',
   })
-  @ApiHeaders([TUS_RESUMABLE, UPLOAD_LENGTH, UPLOAD_METADATA, UPLOAD_CHECKSUM])
+  @ApiHeaders([TUS_RESUMABLE, UPLOAD_LENGTH, UPLOAD_METADATA, UPLOAD_CHECKSUM, UPLOAD_CONCAT])
   @ApiConsumes('application/offset+octet-stream')
   @ApiBody({ ...PATCH_BODY, required: false })
   @ApiCreatedResponse({ description: 'Created; Upload-Offset counts the durable bytes of a body sent with it.', headers: CREATED_HEADERS })

@@ -7,7 +7,7 @@ import { UPLOAD_REPOSITORY, UploadRepository } from '../ports/upload.repository'
 import { UPLOAD_STORAGE, UploadStorage, keepsChunkBeginnings } from '../ports/upload-storage';
 import { BodySlices } from '../rules/body-slices';
 import { chunkRange } from '../rules/chunk-grid';
-import { TUS_VERSION, TusChecksum, parseTusInteger, parseUploadChecksum, parseUploadMetadata } from '../rules/tus-headers';
+import { TUS_VERSION, TusChecksum, TusMetadata, parseTusInteger, parseUploadChecksum, parseUploadConcat, parseUploadMetadata } from '../rules/tus-headers';
 import { assertAcceptsChunks, assertNotGone } from '../rules/upload-status';
 import { assertUploadId } from '../rules/upload-id';
 import { UploadSession } from '../upload-session';
@@ -19,6 +19,8 @@ import { Caller, UploadService } from './upload.service';
 export const TUS_PATCH_CONTENT_TYPE = 'application/offset+octet-stream';
 /** The file name of a tus upload whose metadata names none. */
 const UNNAMED_FILE = 'upload';
+/** Most partial uploads one final upload may name (tus-js-client's parallelUploads is a handful). */
+const MAX_CONCATENATED = 1000;
 
 export interface TusCreation {
   uploadLength: string | undefined;
@@ -73,22 +75,65 @@ export class TusService {
 
   /** `POST /files/`: a new session from Upload-Length and Upload-Metadata. */
   async create(request: TusCreation): Promise<UploadSession> {
-    if (request.uploadConcat !== undefined) {
-      throw new ValidationFailedError([{ field: 'Upload-Concat', message: 'is not supported by this server: send the whole file as one upload' }]);
-    }
     if (request.uploadDeferLength !== undefined) {
       throw new ValidationFailedError([{ field: 'Upload-Defer-Length', message: 'is not supported by this server: send Upload-Length with the file size' }]);
     }
+    const concat = request.uploadConcat === undefined ? null : parseUploadConcat(request.uploadConcat);
+    const { fileName, contentType, metadata } = parseUploadMetadata(request.uploadMetadata);
+    if (concat?.kind === 'final') return this.concatenate(concat.uploadIds, { fileName, contentType, metadata }, request.caller);
+
+    // A partial upload is an upload like any other, verified on its own; a final one takes its bytes.
     const fileSize = parseTusInteger('Upload-Length', request.uploadLength);
     if (fileSize > this.config.maxFileSize) {
       throw new UploadError('FILE_TOO_LARGE', `Upload-Length is ${fileSize} bytes, over this server's Tus-Max-Size of ${this.config.maxFileSize} bytes.`, { maxFileSize: this.config.maxFileSize });
     }
-    const { fileName, contentType, metadata } = parseUploadMetadata(request.uploadMetadata);
-    const initiate = { fileName: fileName ?? UNNAMED_FILE, fileSize, metadata, ...(contentType === null ? {} : { contentType }) };
-    const { session } = await this.uploadService.initiate(initiate, request.caller, null);
+    const session = await this.initiate(fileSize, { fileName, contentType, metadata }, request.caller);
     // An empty file is whole from the start: no PATCH will ever complete it.
     if (fileSize === 0) return (await this.finish(session)).session;
     return session;
+  }
+
+  private async initiate(fileSize: number, { fileName, contentType, metadata }: TusMetadata, caller: Caller): Promise<UploadSession> {
+    const initiate = { fileName: fileName ?? UNNAMED_FILE, fileSize, metadata, ...(contentType === null ? {} : { contentType }) };
+    return (await this.uploadService.initiate(initiate, caller, null)).session;
+  }
+
+  /**
+   * `Upload-Concat: final;…`: a new upload whose bytes are those of the caller's completed
+   * uploads named, in order. They are read from their published files and go through the chunk
+   * path like a PATCH, so the result is stored, recorded and verified like any upload; the
+   * answer waits for that, as the last PATCH of an upload does.
+   */
+  private async concatenate(uploadIds: string[], described: TusMetadata, caller: Caller): Promise<UploadSession> {
+    if (uploadIds.length > MAX_CONCATENATED) {
+      throw new ValidationFailedError([{ field: 'Upload-Concat', message: `names ${uploadIds.length} uploads: at most ${MAX_CONCATENATED} may be concatenated` }]);
+    }
+    const parts: UploadSession[] = [];
+    for (const id of uploadIds) {
+      const part = await this.uploadService.get(id, caller).catch((error: unknown) => {
+        if (error instanceof UploadError && error.code === 'UPLOAD_NOT_FOUND') {
+          throw new ValidationFailedError([{ field: 'Upload-Concat', message: `names ${id}, which is no upload of yours: name the URLs of your partial uploads` }]);
+        }
+        throw error;
+      });
+      if (part.status !== 'completed') {
+        throw new ValidationFailedError([{ field: 'Upload-Concat', message: `names ${id}, which is ${part.status}, not completed: finish every partial upload first` }]);
+      }
+      parts.push(part);
+    }
+    const fileSize = parts.reduce((sum, part) => sum + part.fileSize, 0);
+    if (fileSize > this.config.maxFileSize) {
+      throw new UploadError('FILE_TOO_LARGE', `The uploads named add up to ${fileSize} bytes, over this server's Tus-Max-Size of ${this.config.maxFileSize} bytes.`, { maxFileSize: this.config.maxFileSize });
+    }
+    const session = await this.initiate(fileSize, described, caller);
+    if (fileSize === 0) return (await this.finish(session)).session;
+    const storage = this.storage;
+    async function* bytesOfParts(): AsyncGenerator<Buffer> {
+      for (const part of parts) if (part.fileSize > 0) for await (const piece of storage.readPublished(part.id)) yield piece as Buffer;
+    }
+    const body = bytesOfParts();
+    const done = await this.patch({ uploadId: session.id, contentType: TUS_PATCH_CONTENT_TYPE, uploadOffset: '0', uploadChecksum: undefined, contentLength: fileSize, body, caller });
+    return done.session;
   }
 
   /** `HEAD /files/ID`: the upload and its durable offset. */
