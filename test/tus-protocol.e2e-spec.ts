@@ -274,3 +274,25 @@ describe('tus uploads past their expiry', () => {
     expect(late.headers.get('tus-resumable')).toBe('1.0.0');
   });
 });
+
+describe('tus from a browser on another origin (CORS_ORIGINS)', () => {
+  const ctx = useStack({ env: { DEFAULT_CHUNK_SIZE: String(CHUNK), CORS_ORIGINS: 'https://app.example.com' } });
+
+  it('answers the preflight of a PATCH with the tus headers allowed and still says what it offers', async () => {
+    const preflight = await rawRequest(ctx.stack, 'OPTIONS', '/files/AAAAAAAAAAAAAAAAAAAAAA', {
+      headers: { origin: 'https://app.example.com', 'access-control-request-method': 'PATCH', 'access-control-request-headers': 'tus-resumable,upload-offset,content-type,upload-checksum' },
+    });
+    expect(preflight.status).toBe(204);
+    expect(preflight.headers.get('access-control-allow-origin')).toBe('https://app.example.com');
+    expect(preflight.headers.get('access-control-allow-methods')).toContain('PATCH');
+    for (const name of ['Tus-Resumable', 'Upload-Offset', 'Upload-Checksum', 'Upload-Length', 'Upload-Metadata', 'Upload-Concat']) expect(preflight.headers.get('access-control-allow-headers')).toContain(name);
+    expect(preflight.headers.get('tus-version')).toBe('1.0.0');
+  });
+
+  it('lets the page read the tus headers of an answer', async () => {
+    const created = await rawRequest(ctx.stack, 'POST', '/files/', { headers: { ...TUS, origin: 'https://app.example.com', 'upload-length': '10' } });
+    expect(created.status).toBe(201);
+    const exposed = created.headers.get('access-control-expose-headers') ?? '';
+    for (const name of ['Location', 'Tus-Resumable', 'Upload-Offset', 'Upload-Expires', 'Upload-Length', 'Upload-Metadata']) expect(exposed).toContain(name);
+  });
+});
