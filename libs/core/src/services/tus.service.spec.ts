@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { ANYONE, KiB, newCoreServices, randomFile } from '../testing/core-services';
+import { InMemoryUploadStorage } from '../testing/in-memory-upload.storage';
 import { TusPatch, TusService } from './tus.service';
 
 const CHUNK = 256 * KiB;
@@ -83,5 +84,32 @@ describe(TusService.name, () => {
     const answer = await sut.patch(patchOf(session.id, 0, file));
     expect(answer.offset).toBe(file.length);
     expect(services.queue.waiting()).toEqual([session.id]);
+  });
+
+  describe('on a store that keeps whole parts only', () => {
+    /** Like an object store: tagged whole parts, and no chunk beginnings. */
+    const wholePartsStorage = () =>
+      new Proxy(new InMemoryUploadStorage({ tags: true }), {
+        get: (target, name) => (name === 'writeChunkBeginning' || name === 'readChunkBeginning' ? undefined : Reflect.get(target, name, target)),
+      });
+
+    const setupWholeParts = async () => {
+      const services = newCoreServices({ config: { defaultChunkSize: CHUNK }, storage: wholePartsStorage() });
+      const file = randomFile(3, CHUNK);
+      const session = await services.tus.create({ uploadLength: String(file.bytes.length), uploadDeferLength: undefined, uploadMetadata: undefined, uploadConcat: undefined, caller: ANYONE });
+      return { services, sut: services.tus, file: file.bytes, session };
+    };
+
+    it('drops the bytes past the last whole chunk: the offset stays on the grid', async () => {
+      const { sut, file, session } = await setupWholeParts();
+      expect((await sut.patch(patchOf(session.id, 0, file.subarray(0, CHUNK + 5000)))).offset).toBe(CHUNK);
+      expect((await sut.patch(patchOf(session.id, CHUNK, file.subarray(CHUNK)))).offset).toBe(file.length);
+    });
+
+    it('refuses a PATCH shorter than one chunk that does not end the file, rather than let a client loop', async () => {
+      const { services, sut, file, session } = await setupWholeParts();
+      await expect(sut.patch(patchOf(session.id, 0, file.subarray(0, CHUNK - 1)))).rejects.toMatchObject({ code: 'VALIDATION_FAILED' });
+      expect(await services.uploads.listChunks(session.id)).toEqual([]);
+    });
   });
 });
