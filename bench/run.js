@@ -138,7 +138,7 @@ async function runRounds(settings, files, workDir, service, tus, bare, runs) {
     processes: [service.api, service.worker],
   });
   for (let round = 1; round <= settings.runs; round++) {
-    log(`round ${round}/${settings.runs} @ ${report.sizeLabel(settings.fileSize)}: raw writes, SHA-256, HTTP alone, bare HTTP + SHA-256, tus (2 ways), this service (1 and ${settings.parallelStreams} streams, its SDK)`);
+    log(`round ${round}/${settings.runs} @ ${report.sizeLabel(settings.fileSize)}: raw writes, SHA-256, HTTP alone, bare HTTP + SHA-256, tus (2 ways), tus-js-client to this service, this service (1 and ${settings.parallelStreams} streams, its SDK)`);
     const rawWrite = (options) => settled(() => measure.rawWrite(filePath, join(workDir, 'raw-write.bin'), settings.chunkSize, options));
     runs.rawWriteSyncEachChunk.push(await rawWrite({ syncEveryChunk: true }));
     runs.rawWriteSyncAtEnd.push(await rawWrite({ syncEveryChunk: false }));
@@ -150,6 +150,8 @@ async function runRounds(settings, files, workDir, service, tus, bare, runs) {
     const tusUpload = (readLikeServiceClient) => measure.tusUpload({ tusUrl: tus.url, filePath, fileSize: settings.fileSize, chunkSize: settings.chunkSize, tusProcess: tus.process, readLikeServiceClient });
     runs.tus.push(await settled(() => tusUpload(false)));
     runs.tusSameReading.push(await settled(() => tusUpload(true)));
+    // The same client and options against this service's tus endpoint: durable, and its last PATCH answered once verified.
+    runs.serviceTus.push(await settled(() => measure.tusUpload({ tusUrl: `${service.baseUrl}/files/`, filePath, fileSize: settings.fileSize, chunkSize: settings.chunkSize, tusProcess: service.api })));
     runs.single.push(await settled(() => measure.serviceUpload(upload(1))));
     runs.parallel.push(await settled(() => measure.serviceUpload(upload(settings.parallelStreams))));
     runs.sdk.push(await settled(() => measure.sdkUpload({ baseUrl: service.baseUrl, filePath, fileSize: settings.fileSize, chunkSize: settings.chunkSize })));
@@ -225,7 +227,7 @@ async function main() {
   const bare = await startBare(workDir);
   await warmUp(service, files[settings.concurrent.fileSize], settings);
 
-  const runs = { rawWriteSyncEachChunk: [], rawWriteSyncAtEnd: [], rawWriteDirect: [], rawWriteDirectSyncAtEnd: [], sha256: [], httpAlone: [], bare: [], tus: [], tusSameReading: [], single: [], parallel: [], sdk: [], singleSmall: [], concurrent: [] };
+  const runs = { rawWriteSyncEachChunk: [], rawWriteSyncAtEnd: [], rawWriteDirect: [], rawWriteDirectSyncAtEnd: [], sha256: [], httpAlone: [], bare: [], tus: [], tusSameReading: [], serviceTus: [], single: [], parallel: [], sdk: [], singleSmall: [], concurrent: [] };
   await runRounds(settings, files, workDir, service, tus, bare, runs);
   await runSmallFile(settings, files, service, runs);
   await runConcurrent(settings, files, service, runs);

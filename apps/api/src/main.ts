@@ -11,6 +11,7 @@ import { answerMalformedRequests } from './http/client-error';
 import { corsOptions } from './http/cors';
 import { boundDrainOnStop } from './http/drain';
 import { setupOpenApi } from './openapi/setup-openapi';
+import { tusHeaders } from './tus/tus-headers.middleware';
 
 async function bootstrap(): Promise<void> {
   const config = loadConfig();
@@ -23,6 +24,7 @@ async function bootstrap(): Promise<void> {
   app.disable('x-powered-by');
   // X-Forwarded-For/-Proto/-Host are anyone's to forge: believe them only from the proxies TRUST_PROXY names.
   app.set('trust proxy', config.trustProxy);
+  app.use(tusHeaders(config.maxFileSize));
   const cors = corsOptions(config.corsOrigins);
   if (cors) app.enableCors(cors);
   setupOpenApi(app);

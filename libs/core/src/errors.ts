@@ -25,7 +25,14 @@ export type UploadErrorCode =
   | 'REQUEST_TIMEOUT'
   | 'RATE_LIMITED'
   | 'INSUFFICIENT_STORAGE'
-  | 'SERVICE_UNAVAILABLE';
+  | 'SERVICE_UNAVAILABLE'
+  // The tus door's own refusals (tus 1.0.0 status codes).
+  | 'TUS_VERSION_UNSUPPORTED'
+  | 'UNSUPPORTED_MEDIA_TYPE'
+  | 'UPLOAD_OFFSET_MISMATCH'
+  | 'UPLOAD_IN_PROGRESS'
+  | 'UPLOAD_CHECKSUM_MISMATCH'
+  | 'UPLOAD_FAILED';
 
 export interface FieldProblem {
   field: string;

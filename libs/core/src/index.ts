@@ -17,6 +17,8 @@ export * from './ports/chunk-lease';
 export * from './ports/assembly-queue';
 export * from './services/upload.service';
 export * from './services/chunk-receiver.service';
+export * from './services/tus.service';
+export * from './rules/body-slices';
 export * from './services/assembly.service';
 export * from './services/expiry.service';
 export * from './services/assembly-reconciler.service';

@@ -139,6 +139,32 @@ export class PostgresUploadRepository implements UploadRepository {
     };
   }
 
+  async findChunkBeginning(uploadId: string, index: number): Promise<number> {
+    const rows: { kept_bytes: number }[] = await this.db.query('SELECT kept_bytes FROM chunk_claims WHERE upload_id = $1 AND chunk_index = $2', [uploadId, index]);
+    return rows[0]?.kept_bytes ?? 0;
+  }
+
+  async recordChunkBeginning(uploadId: string, index: number, bytes: number, fence: string, ttlMs: number): Promise<boolean> {
+    // The session row is locked first, as recordChunk does, so this orders with aborts, expiry
+    // and the chunk's own record.
+    const rows = updatedRows(
+      await this.db.query(
+        `WITH session AS (
+           SELECT id FROM uploads WHERE id = $1 AND status = 'uploading' AND expires_at > now() FOR UPDATE
+         ), kept AS (
+           UPDATE chunk_claims c SET kept_bytes = $3 FROM session
+           WHERE c.upload_id = session.id AND c.chunk_index = $2 AND c.fence = $4::bigint
+           RETURNING c.upload_id
+         )
+         UPDATE uploads u SET expires_at = greatest(u.expires_at, now() + $5 * interval '1 millisecond'), updated_at = now()
+         FROM kept WHERE u.id = kept.upload_id
+         RETURNING u.id`,
+        [uploadId, index, bytes, fence, ttlMs],
+      ),
+    );
+    return rows.length > 0;
+  }
+
   async listChunks(uploadId: string): Promise<RecordedChunk[]> {
     const rows: { chunk_index: number; sha256: string; etag: string | null }[] = await this.db.query(
       'SELECT chunk_index, sha256, etag FROM upload_chunks WHERE upload_id = $1 ORDER BY chunk_index',

@@ -5,6 +5,7 @@ import { Readable } from 'node:stream';
 import {
   ChunkSlot,
   InsufficientStorageError,
+  KeepsChunkBeginnings,
   RecordedStoredChunk,
   ReportsFreeSpace,
   StoredChunk,
@@ -40,7 +41,7 @@ async function mapDiskFull<T>(work: () => Promise<T>): Promise<T> {
  * file of the upload's full size, while chunks arrive; `files/<uploadId>` once published.
  * Both directories sit on one volume, so publishing is a rename, never a copy.
  */
-export class LocalDiskStorage implements UploadStorage, ReportsFreeSpace {
+export class LocalDiskStorage implements UploadStorage, ReportsFreeSpace, KeepsChunkBeginnings {
   private readonly partDir: string;
   private readonly fileDir: string;
   /** Write batches for direct I/O; null when part files go through the page cache. */
@@ -107,6 +108,22 @@ export class LocalDiskStorage implements UploadStorage, ReportsFreeSpace {
       }),
     );
     return { etag: null };
+  }
+
+  /** A beginning is written in place, as any chunk is. */
+  async writeChunkBeginning(upload: UploadLayout, slot: ChunkSlot, body: AsyncIterable<Buffer>, beforeEachWrite: () => void = () => undefined): Promise<void> {
+    await this.writeChunk(upload, slot, body, beforeEachWrite);
+  }
+
+  /** Through the page cache: the kernel drops cached pages a direct write replaced, so this reads what was written. */
+  async *readChunkBeginning(upload: UploadLayout, slot: ChunkSlot): AsyncGenerator<Buffer> {
+    if (slot.length === 0) return;
+    const stream = createReadStream(this.partPath(upload.id), { start: slot.offset, end: slot.offset + slot.length - 1, highWaterMark: 1024 * 1024 });
+    try {
+      for await (const piece of stream) yield piece as Buffer;
+    } catch (error) {
+      throw (error as NodeJS.ErrnoException).code === 'ENOENT' ? new StoredDataMissingError(upload.id) : error;
+    }
   }
 
   /**

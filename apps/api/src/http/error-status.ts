@@ -25,4 +25,12 @@ export const ERROR_STATUS: Record<UploadErrorCode, number> = {
   RATE_LIMITED: 429,
   INSUFFICIENT_STORAGE: 507,
   SERVICE_UNAVAILABLE: 503,
+  TUS_VERSION_UNSUPPORTED: 412,
+  UNSUPPORTED_MEDIA_TYPE: 415,
+  UPLOAD_OFFSET_MISMATCH: 409,
+  // tus clients retry 423 (and 409) after a pause.
+  UPLOAD_IN_PROGRESS: 423,
+  // tus's checksum extension names this status; it has no name in HTTP.
+  UPLOAD_CHECKSUM_MISMATCH: 460,
+  UPLOAD_FAILED: 410,
 };

@@ -20,6 +20,8 @@ export class ApiMetrics {
   private readonly chunkRequests: Counter<'outcome'>;
   private readonly chunkBytes: Counter;
   private readonly chunkSeconds: Histogram;
+  private readonly tusPatchRequests: Counter<'outcome'>;
+  private readonly tusPatchBytes: Counter;
   private countsFailing = false;
 
   constructor(@Inject(QUEUES) queues: Queues, uploadCounts: UploadCounts) {
@@ -41,6 +43,19 @@ export class ApiMetrics {
       name: 'resumable_upload_chunk_duration_seconds',
       help: 'Time from a chunk PUT reaching this replica to its answer (or to the client leaving), whatever the outcome.',
       buckets: CHUNK_SECONDS_BUCKETS,
+      registers: [this.registry],
+    });
+
+    this.tusPatchRequests = new Counter({
+      name: 'resumable_upload_tus_patch_requests_total',
+      help: 'tus PATCHes (and creations with a body) this replica handled, by outcome: ok, the error code it answered, or CLIENT_CLOSED.',
+      labelNames: ['outcome'],
+      registers: [this.registry],
+    });
+    this.tusPatchRequests.inc({ outcome: 'ok' }, 0);
+    this.tusPatchBytes = new Counter({
+      name: 'resumable_upload_tus_stored_bytes_total',
+      help: 'Bytes tus PATCHes on this replica added to the durable offset of their uploads (bytes past the last whole chunk are not counted: they are sent again).',
       registers: [this.registry],
     });
 
@@ -74,6 +89,12 @@ export class ApiMetrics {
     this.chunkRequests.inc({ outcome });
     this.chunkSeconds.observe(seconds);
     if (recordedBytes > 0) this.chunkBytes.inc(recordedBytes);
+  }
+
+  /** One tus PATCH, counted once whatever happened to it. */
+  recordTusPatch(outcome: string, storedBytes: number): void {
+    this.tusPatchRequests.inc({ outcome });
+    if (storedBytes > 0) this.tusPatchBytes.inc(storedBytes);
   }
 
   /** The counts, or null while Postgres does not answer: the gauges are left out rather than shown stale. */

@@ -32,10 +32,16 @@ export const ERROR_DESCRIPTIONS: Record<UploadErrorCode, string> = {
   RATE_LIMITED: 'More initiates than INITIATE_RATE_LIMIT allows for this API key or address: retry after Retry-After.',
   INSUFFICIENT_STORAGE: 'The storage is full (or the file cannot fit); nothing was recorded.',
   SERVICE_UNAVAILABLE: 'Postgres or Redis is unreachable; nothing was recorded: retry the same request after Retry-After.',
+  TUS_VERSION_UNSUPPORTED: 'tus: the request has no `Tus-Resumable: 1.0.0`; Tus-Version lists the versions served.',
+  UNSUPPORTED_MEDIA_TYPE: 'tus: a PATCH whose Content-Type is not `application/offset+octet-stream`.',
+  UPLOAD_OFFSET_MISMATCH: 'tus: Upload-Offset differs from the durable offset (`uploadOffset`): send HEAD and resume from there.',
+  UPLOAD_IN_PROGRESS: 'tus: another PATCH of this upload is under way: retry after Retry-After, from the offset HEAD reports.',
+  UPLOAD_CHECKSUM_MISMATCH: 'tus: the PATCH body does not match its Upload-Checksum; nothing of that PATCH counts.',
+  UPLOAD_FAILED: 'tus: the upload failed its verification (`error`) and takes nothing more: start a new upload.',
 };
 
 /** Codes whose answer carries a Retry-After header. */
-export const RETRY_AFTER_CODES: ReadonlySet<UploadErrorCode> = new Set<UploadErrorCode>(['CHUNK_IN_PROGRESS', 'RATE_LIMITED', 'INSUFFICIENT_STORAGE', 'SERVICE_UNAVAILABLE']);
+export const RETRY_AFTER_CODES: ReadonlySet<UploadErrorCode> = new Set<UploadErrorCode>(['CHUNK_IN_PROGRESS', 'UPLOAD_IN_PROGRESS', 'RATE_LIMITED', 'INSUFFICIENT_STORAGE', 'SERVICE_UNAVAILABLE']);
 
 export const UPLOAD_ID_SCHEMA: SchemaObject = { type: 'string', pattern: '^[A-Za-z0-9_-]{22}$', example: 'Xq3vT9pL0aZbR7wE2mN5cA' };
 const SHA256_HEX: SchemaObject = { type: 'string', pattern: '^[0-9a-fA-F]{64}$', example: 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855' };

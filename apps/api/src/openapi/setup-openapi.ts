@@ -30,6 +30,7 @@ export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
     .setDescription(DESCRIPTION)
     .setVersion('1')
     .addTag('uploads', 'Initiate, send chunks, follow, complete, download and abort uploads.')
+    .addTag('tus', 'tus 1.0.0 at /files/ (tus-js-client, Uppy): the same uploads as above, through the tus protocol.')
     .addTag('health', 'Liveness and readiness probes; no API key needed.')
     .addBearerAuth(
       { type: 'http', scheme: 'bearer', bearerFormat: 'API key', description: 'One of the keys in API_KEYS. Only enforced when the server has API_KEYS set.' },

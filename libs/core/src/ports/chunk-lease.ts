@@ -1,5 +1,8 @@
 export const CHUNK_LEASE = Symbol('CHUNK_LEASE');
 
+/** The index that stands for a whole upload rather than one chunk: a tus PATCH holds it while it runs. */
+export const WHOLE_UPLOAD = -1;
+
 /** A held lease: renew it while working, release it when done. */
 export interface HeldLease {
   /** Extends the lease; resolves false if it was lost (expired and taken by someone else). */

@@ -102,3 +102,24 @@ export interface ReportsFreeSpace {
 export function reportsFreeSpace(storage: UploadStorage): storage is UploadStorage & ReportsFreeSpace {
   return typeof (storage as Partial<ReportsFreeSpace>).freeBytes === 'function';
 }
+
+/**
+ * A store that can keep the beginning of a chunk whose rest has not arrived yet, so a tus PATCH
+ * may end anywhere (a disk, which writes in place; an object store keeps whole parts only).
+ */
+export interface KeepsChunkBeginnings {
+  /**
+   * Like `writeChunk` for the first `slot.length` bytes of chunk `slot.index` only (`slot.offset`
+   * is the chunk's start): resolves once they are durable. What the store kept of the chunk before
+   * may be overwritten, so a caller that extends a beginning sends it again first.
+   */
+  writeChunkBeginning(upload: UploadLayout, slot: ChunkSlot, body: AsyncIterable<Buffer>, beforeEachWrite?: () => void): Promise<void>;
+
+  /** The stored first `slot.length` bytes of chunk `slot.index`, as a beginning or whole chunk left them. */
+  readChunkBeginning(upload: UploadLayout, slot: ChunkSlot): AsyncIterable<Buffer>;
+}
+
+export function keepsChunkBeginnings(storage: UploadStorage): storage is UploadStorage & KeepsChunkBeginnings {
+  const candidate = storage as Partial<KeepsChunkBeginnings>;
+  return typeof candidate.writeChunkBeginning === 'function' && typeof candidate.readChunkBeginning === 'function';
+}

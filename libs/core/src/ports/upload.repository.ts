@@ -55,6 +55,20 @@ export interface UploadRepository {
    */
   claimChunk(uploadId: string, index: number): Promise<ChunkClaim>;
 
+  /**
+   * How many bytes of the beginning of chunk `index` are stored durably though the chunk is not
+   * yet whole (see `recordChunkBeginning`); 0 when none. A new claim of the chunk resets it to 0,
+   * since its writer may overwrite them, and recording the chunk drops it.
+   */
+  findChunkBeginning(uploadId: string, index: number): Promise<number>;
+
+  /**
+   * Records that the first `bytes` of chunk `index` are durably stored, only while the session is
+   * `uploading` and `fence` is still the chunk's newest claim (which stays, for the rest of the
+   * chunk); slides `expiresAt` to `now + ttlMs`. False when nothing was recorded.
+   */
+  recordChunkBeginning(uploadId: string, index: number, bytes: number, fence: string, ttlMs: number): Promise<boolean>;
+
   /** Every recorded chunk with its digest and its store's tag, ordered by index. */
   listChunks(uploadId: string): Promise<RecordedChunk[]>;
 

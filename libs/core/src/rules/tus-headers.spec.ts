@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { ValidationFailedError } from '../errors';
-import { parseTusInteger, parseUploadChecksum, parseUploadConcat, parseUploadMetadata, uploadIdOfUrl } from './tus-headers';
+import { formatUploadMetadata, parseTusInteger, parseUploadChecksum, parseUploadConcat, parseUploadMetadata, uploadIdOfUrl } from './tus-headers';
 
 const ID = 'AbCdEfGhIjKlMnOpQrStUv';
 const b64 = (text: string) => Buffer.from(text).toString('base64');
@@ -107,5 +107,13 @@ describe('parseUploadConcat', () => {
 describe('uploadIdOfUrl', () => {
   it('takes the last path segment, ignoring a query', () => {
     expect(uploadIdOfUrl(`http://h/files/${ID}?x=1`)).toBe(ID);
+  });
+});
+
+describe('formatUploadMetadata', () => {
+  it('gives back what parseUploadMetadata took, under the usual keys', () => {
+    const header = formatUploadMetadata({ fileName: 'été.mp4', contentType: 'video/mp4', metadata: { album: 'holidays', empty: '' } });
+    expect(parseUploadMetadata(header)).toEqual({ fileName: 'été.mp4', contentType: 'video/mp4', metadata: { album: 'holidays', empty: '' } });
+    expect(header.split(',')).toContain('empty');
   });
 });

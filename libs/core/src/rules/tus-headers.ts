@@ -74,6 +74,14 @@ export function parseUploadMetadata(value: string | undefined): TusMetadata {
   return { fileName, contentType, metadata };
 }
 
+/** `Upload-Metadata` of a stored upload: its file name and type under tus's usual keys, then the rest. */
+export function formatUploadMetadata(upload: { fileName: string; contentType: string | null; metadata: Record<string, string> | null }): string {
+  const entries: [string, string][] = [['filename', upload.fileName]];
+  if (upload.contentType !== null) entries.push(['filetype', upload.contentType]);
+  entries.push(...Object.entries(upload.metadata ?? {}));
+  return entries.map(([key, value]) => (value === '' ? key : `${key} ${Buffer.from(value).toString('base64')}`)).join(',');
+}
+
 export interface TusChecksum {
   algorithm: TusChecksumAlgorithm;
   digest: Buffer;

@@ -3,7 +3,7 @@ import { APP_CONFIG, AppConfig } from '@app/config';
 import { StoredDataMissingError, UploadError } from '../errors';
 import { CHUNK_LEASE, ChunkLease } from '../ports/chunk-lease';
 import { UPLOAD_REPOSITORY, UploadRepository } from '../ports/upload.repository';
-import { UPLOAD_STORAGE, UploadStorage } from '../ports/upload-storage';
+import { ChunkSlot, UPLOAD_STORAGE, UploadStorage, keepsChunkBeginnings } from '../ports/upload-storage';
 import { chunkIndexOf, chunkRange, formatByteRange } from '../rules/chunk-grid';
 import { parseContentDigest } from '../rules/content-digest';
 import { ContentRange, parseContentRange } from '../rules/content-range';
@@ -25,6 +25,29 @@ export interface IncomingChunk {
   contentDigest: string | string[] | undefined;
   body: AsyncIterable<Buffer>;
   caller: Caller;
+}
+
+/** How a stored chunk's body is checked: its declared length, and its expected SHA-256 (hex) if any. */
+export interface StoreOptions {
+  lengthDeclared: boolean;
+  expectedDigest: string | null;
+  /** The slot is the beginning of its chunk only (a store that keeps chunk beginnings): record it with `recordBeginning`. */
+  beginning?: boolean;
+}
+
+/** A chunk whose bytes are durable (or, with `fence` null, already recorded and found equal or not), not yet counted. */
+export interface StoredGridChunk {
+  uploadId: string;
+  index: number;
+  size: number;
+  sha256: string;
+  etag: string | null;
+  /** The claim to record under; null when the chunk was recorded before with `recordedSha256`. */
+  fence: string | null;
+  recordedSha256: string | null;
+  keeper: LeaseKeeper;
+  /** Gives the chunk's lease back; call it once, whatever happened. */
+  release(): void;
 }
 
 export interface ChunkReceipt {
@@ -61,25 +84,45 @@ export class ChunkReceiver {
       throw new UploadError('LENGTH_MISMATCH', `Content-Length is ${chunk.contentLength} but the Content-Range covers ${length} bytes: send exactly the bytes of the range.`);
     }
 
+    const stored = await this.store(session, { index, offset: range.start, length }, chunk.body, { lengthDeclared: chunk.contentLength !== null, expectedDigest }, chunk.caller);
+    try {
+      return await this.record(stored, chunk.caller);
+    } finally {
+      stored.release();
+    }
+  }
+
+  /**
+   * Takes the chunk's lease and claim, streams `body` into the store while hashing it, and
+   * resolves once its bytes are durable, before they are recorded: `record` makes them count.
+   * A chunk already recorded is only compared, never rewritten. The lease is held until
+   * `release`, which the caller must call whatever happens.
+   */
+  async store(session: SessionShape, slot: ChunkSlot, source: AsyncIterable<Buffer>, options: StoreOptions, caller: Caller): Promise<StoredGridChunk> {
+    const uploadId = session.id;
+    const { index, length } = slot;
     const lease = await this.leases.acquire(uploadId, index, this.config.chunkLeaseTtlMs);
     if (!lease) {
       // A session that takes no chunks says so, rather than that this chunk is busy.
-      assertAcceptsChunks((await this.uploadService.get(uploadId, chunk.caller)).status);
+      assertAcceptsChunks((await this.uploadService.get(uploadId, caller)).status);
       throw new UploadError('CHUNK_IN_PROGRESS', `Chunk ${index} is being written by another request: retry it after the Retry-After delay.`, { chunkIndex: index }, 1);
     }
     const keeper = new LeaseKeeper(lease, this.config.chunkLeaseTtlMs, `chunk ${index} of ${uploadId}`);
+    // Not awaited: the answer need not wait for Redis. This connection carries the release
+    // before any later acquire of this process, and a lease never released lapses anyway.
+    const release = () => void keeper.release();
     const hash = startSha256();
     try {
-      const arriving = withIdleTimeout(chunk.body, this.config.bodyIdleTimeoutMs, () => this.idleError(index));
-      const metered = meteredBody(arriving, { expectedLength: length, chunkSize: session.chunkSize, lengthDeclared: chunk.contentLength !== null }, hash);
+      const arriving = withIdleTimeout(source, this.config.bodyIdleTimeoutMs, () => this.idleError(index));
+      const metered = meteredBody(arriving, { expectedLength: length, chunkSize: session.chunkSize, lengthDeclared: options.lengthDeclared }, hash);
       const body = keeper.watch(metered);
       const claim = await this.uploads.claimChunk(uploadId, index);
       assertAcceptsChunks(claim.status);
       if (claim.recorded) {
         // Never rewrite stored bytes: only compare the retry with them.
         for await (const piece of body) void piece;
-        const sha256 = this.verifiedDigest(await hash.digest(), expectedDigest);
-        return await this.acceptRepeat(await this.uploadService.get(uploadId, chunk.caller), index, claim.recorded.sha256, sha256);
+        const sha256 = this.verifiedDigest(await hash.digest(), options.expectedDigest);
+        return { uploadId, index, size: length, sha256, etag: null, fence: null, recordedSha256: claim.recorded.sha256, keeper, release };
       }
       // A pause between the lease and the claim must not let this request take over the fence.
       keeper.assertHeld();
@@ -87,20 +130,49 @@ export class ChunkReceiver {
 
       // The lease is checked again right before every write, so a request that paused past it
       // stops before its next write reaches the store.
-      const write = this.storage.writeChunk(session, { index, offset: range.start, length }, body, () => keeper.assertHeld());
-      const { etag } = await write.catch((error: unknown) => this.explainWriteFailure(error, uploadId, chunk.caller));
-      const sha256 = this.verifiedDigest(await hash.digest(), expectedDigest);
-      keeper.assertHeld();
-      const result = await this.uploads.recordChunk(uploadId, { index, sha256, etag, size: length }, claim.fence, this.config.uploadTtlMs);
-      if (!result.recorded) return await this.explainUnrecorded(uploadId, index, sha256, chunk.caller);
-      if (result.completedSet) await this.uploadService.requestAssembly(uploadId);
-      return { session: result.session, chunkIndex: index };
+      const write = options.beginning ? this.writeBeginning(session, slot, body, () => keeper.assertHeld()) : this.storage.writeChunk(session, slot, body, () => keeper.assertHeld());
+      const { etag } = await write.catch((error: unknown) => this.explainWriteFailure(error, uploadId, caller));
+      const sha256 = this.verifiedDigest(await hash.digest(), options.expectedDigest);
+      return { uploadId, index, size: length, sha256, etag, fence: claim.fence, recordedSha256: null, keeper, release };
+    } catch (error) {
+      release();
+      throw error;
     } finally {
       hash.discard();
-      // Not awaited: the answer need not wait for Redis. This connection carries the release
-      // before any later acquire of this process, and a lease never released lapses anyway.
-      void keeper.release();
     }
+  }
+
+  /** Records a stored chunk (or accepts a same-bytes repeat); the last missing chunk starts the assembly. */
+  async record(stored: StoredGridChunk, caller: Caller): Promise<ChunkReceipt> {
+    const { uploadId, index, sha256 } = stored;
+    if (stored.fence === null) {
+      return await this.acceptRepeat(await this.uploadService.get(uploadId, caller), index, stored.recordedSha256 as string, sha256);
+    }
+    stored.keeper.assertHeld();
+    const result = await this.uploads.recordChunk(uploadId, { index, sha256, etag: stored.etag, size: stored.size }, stored.fence, this.config.uploadTtlMs);
+    if (!result.recorded) return await this.explainUnrecorded(uploadId, index, sha256, caller);
+    if (result.completedSet) await this.uploadService.requestAssembly(uploadId);
+    return { session: result.session, chunkIndex: index };
+  }
+
+  /**
+   * Records the durable beginning of a chunk stored with `beginning` set: the chunk stays missing,
+   * and the bytes count toward a tus upload's offset. Refused like a chunk's record when a newer
+   * claim took the chunk over or the session moved on.
+   */
+  async recordBeginning(stored: StoredGridChunk, caller: Caller): Promise<void> {
+    const { uploadId, index } = stored;
+    if (stored.fence === null) throw this.takenOver(index);
+    stored.keeper.assertHeld();
+    if (await this.uploads.recordChunkBeginning(uploadId, index, stored.size, stored.fence, this.config.uploadTtlMs)) return;
+    assertAcceptsChunks((await this.uploadService.get(uploadId, caller)).status);
+    throw this.takenOver(index);
+  }
+
+  private async writeBeginning(session: SessionShape, slot: ChunkSlot, body: AsyncIterable<Buffer>, beforeEachWrite: () => void): Promise<{ etag: null }> {
+    if (!keepsChunkBeginnings(this.storage)) throw new Error('This store keeps no chunk beginnings');
+    await this.storage.writeChunkBeginning(session, slot, body, beforeEachWrite);
+    return { etag: null };
   }
 
   /**

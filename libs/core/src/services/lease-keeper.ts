@@ -48,6 +48,14 @@ export class LeaseKeeper {
     }
   }
 
+  /**
+   * Counts as progress without a piece of this chunk's body: a chunk written but not yet
+   * recorded keeps its lease while the rest of its request still arrives.
+   */
+  touch(): void {
+    this.progressed = true;
+  }
+
   /** Throws unless the lease is still surely ours and this process surely still taken for alive. */
   assertHeld(): void {
     if (this.lost || Date.now() >= this.heldUntil || !this.lease.holderAlive()) {

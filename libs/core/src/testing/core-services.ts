@@ -6,6 +6,7 @@ import { AssemblyService } from '../services/assembly.service';
 import { ChunkReceiver, IncomingChunk } from '../services/chunk-receiver.service';
 import { ExpiryService } from '../services/expiry.service';
 import { OrphanSweeper } from '../services/orphan-sweeper.service';
+import { TusService } from '../services/tus.service';
 import { Caller, UploadService } from '../services/upload.service';
 import { UploadSession } from '../upload-session';
 import { InMemoryAssemblyQueue } from './in-memory-assembly.queue';
@@ -25,6 +26,7 @@ export function newCoreServices(options: { config?: Partial<AppConfig>; storage?
   const leases = new InMemoryChunkLease();
   const queue = new InMemoryAssemblyQueue();
   const uploadService = new UploadService(config, uploads, storage, queue);
+  const chunkReceiver = new ChunkReceiver(config, uploads, storage, leases, uploadService);
   return {
     config,
     uploads,
@@ -32,7 +34,8 @@ export function newCoreServices(options: { config?: Partial<AppConfig>; storage?
     leases,
     queue,
     uploadService,
-    chunkReceiver: new ChunkReceiver(config, uploads, storage, leases, uploadService),
+    chunkReceiver,
+    tus: new TusService(config, uploads, storage, leases, uploadService, chunkReceiver),
     assembly: new AssemblyService(config, uploads, storage),
     expiry: new ExpiryService(uploads, storage),
     reconciler: new AssemblyReconciler(config, uploads, queue),

@@ -20,6 +20,8 @@ export class InMemoryUploadRepository implements UploadRepository {
   private readonly chunks = new Map<string, Map<number, ChunkRow>>();
   /** The newest claim's fence of each chunk not yet recorded, by `uploadId:index`. */
   private readonly claims = new Map<string, string>();
+  /** Bytes stored of a chunk's beginning under its claim, by `uploadId:index`. */
+  private readonly beginnings = new Map<string, number>();
   private lastFence = 0;
   /** While true, every call fails as a database that cannot be reached does. */
   unreachable = false;
@@ -59,7 +61,24 @@ export class InMemoryUploadRepository implements UploadRepository {
     if (recorded) return { status, fence: null, recorded: { index, sha256: recorded.sha256 } };
     const fence = String(++this.lastFence);
     this.claims.set(claimKey(uploadId, index), fence);
+    this.beginnings.delete(claimKey(uploadId, index));
     return { status, fence, recorded: null };
+  }
+
+  async findChunkBeginning(uploadId: string, index: number): Promise<number> {
+    this.reach();
+    return this.beginnings.get(claimKey(uploadId, index)) ?? 0;
+  }
+
+  async recordChunkBeginning(uploadId: string, index: number, bytes: number, fence: string, ttlMs: number): Promise<boolean> {
+    this.reach();
+    const row = this.sessions.get(uploadId);
+    const key = claimKey(uploadId, index);
+    if (!row || row.status !== 'uploading' || row.expiresAt.getTime() <= Date.now() || this.claims.get(key) !== fence) return false;
+    this.beginnings.set(key, bytes);
+    row.expiresAt = new Date(Math.max(row.expiresAt.getTime(), Date.now() + ttlMs));
+    row.updatedAt = new Date();
+    return true;
   }
 
   async listChunks(uploadId: string): Promise<RecordedChunk[]> {
@@ -84,6 +103,7 @@ export class InMemoryUploadRepository implements UploadRepository {
       return { recorded: false, completedSet: false, session: toSession(row) };
     }
     this.claims.delete(key);
+    this.beginnings.delete(key);
     const recorded = this.chunks.get(uploadId)!;
     if (recorded.has(chunk.index)) return { recorded: false, completedSet: false, session: toSession(row) };
     recorded.set(chunk.index, { ...chunk });

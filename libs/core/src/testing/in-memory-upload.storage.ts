@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { InsufficientStorageError, ServiceUnavailableError, StoredDataMissingError } from '../errors';
-import { ChunkSlot, RecordedStoredChunk, ReportsFreeSpace, StoredChunk, StoredLeftover, StoredUpload, UploadLayout, UploadStorage } from '../ports/upload-storage';
+import { ChunkSlot, KeepsChunkBeginnings, RecordedStoredChunk, ReportsFreeSpace, StoredChunk, StoredLeftover, StoredUpload, UploadLayout, UploadStorage } from '../ports/upload-storage';
 import { chunkRange } from '../rules/chunk-grid';
 import { GridHasher } from '../verification/grid-hasher';
 
@@ -32,7 +32,7 @@ export interface InMemoryStorageOptions {
  * The `UploadStorage` port in memory. Faults are switches: a full store, one that cannot be
  * reached, bytes lost or damaged behind the service's back.
  */
-export class InMemoryUploadStorage implements UploadStorage {
+export class InMemoryUploadStorage implements UploadStorage, KeepsChunkBeginnings {
   private readonly unpublished = new Map<string, Unpublished>();
   private readonly published = new Map<string, Published>();
   /** Every call that changes what is stored, in order, e.g. `reopen abc 1,2`. */
@@ -73,6 +73,28 @@ export class InMemoryUploadStorage implements UploadStorage {
     const etag = `"${createHash('md5').update(staged.subarray(0, written)).digest('hex')}"`;
     target.tags.set(slot.index, etag);
     return { etag };
+  }
+
+  /** Like a disk: the beginning lands in place (a tagged store keeps it aside, tagged as nothing). */
+  async writeChunkBeginning(upload: UploadLayout, slot: ChunkSlot, body: AsyncIterable<Buffer>, beforeEachWrite: () => void = () => undefined): Promise<void> {
+    this.reach();
+    this.calls.push(`write-beginning ${upload.id} ${slot.index} ${slot.length}`);
+    const target = this.unpublished.get(upload.id);
+    if (!target) throw new StoredDataMissingError(upload.id);
+    let written = 0;
+    for await (const piece of body) {
+      beforeEachWrite();
+      if (this.full) throw new InsufficientStorageError();
+      written += piece.copy(target.bytes, slot.offset + written, 0, Math.min(piece.length, slot.length - written));
+    }
+    target.changedAt = new Date();
+  }
+
+  async *readChunkBeginning(upload: UploadLayout, slot: ChunkSlot): AsyncGenerator<Buffer> {
+    this.reach();
+    const target = this.unpublished.get(upload.id);
+    if (!target) throw new StoredDataMissingError(upload.id);
+    yield Buffer.from(target.bytes.subarray(slot.offset, slot.offset + slot.length));
   }
 
   async readForVerification(upload: UploadLayout, chunks: RecordedStoredChunk[]): Promise<StoredUpload> {

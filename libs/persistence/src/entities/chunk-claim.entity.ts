@@ -17,6 +17,10 @@ export class ChunkClaimEntity {
   @Column({ type: 'bigint', default: () => "nextval('chunk_claim_fence_seq')" })
   fence!: string;
 
+  /** Bytes of the chunk's beginning its writer stored durably (a tus PATCH that ended inside the chunk). */
+  @Column({ name: 'kept_bytes', type: 'integer', default: 0 })
+  keptBytes!: number;
+
   @Column({ name: 'claimed_at', type: 'timestamptz', default: () => 'now()' })
   claimedAt!: Date;
 

@@ -1,0 +1,115 @@
+import { createHash } from 'node:crypto';
+import { ANYONE, KiB, newCoreServices, randomFile } from '../testing/core-services';
+import { InMemoryUploadStorage } from '../testing/in-memory-upload.storage';
+import { TusPatch, TusService } from './tus.service';
+
+const CHUNK = 256 * KiB;
+
+async function* pieces(bytes: Buffer): AsyncGenerator<Buffer> {
+  // 100 KiB pieces straddle the 256 KiB grid.
+  for (let at = 0; at < bytes.length; at += 100 * KiB) yield bytes.subarray(at, at + 100 * KiB);
+}
+
+function patchOf(uploadId: string, offset: number, bytes: Buffer, extra: Partial<TusPatch> = {}): TusPatch {
+  return { uploadId, contentType: 'application/offset+octet-stream', uploadOffset: String(offset), uploadChecksum: undefined, contentLength: bytes.length, body: pieces(bytes), caller: ANYONE, ...extra };
+}
+
+describe(TusService.name, () => {
+  const setup = async (chunks = 3) => {
+    const services = newCoreServices({ config: { defaultChunkSize: CHUNK } });
+    const file = randomFile(chunks, CHUNK);
+    const session = await services.tus.create({ uploadLength: String(file.bytes.length), uploadDeferLength: undefined, uploadMetadata: undefined, uploadConcat: undefined, caller: ANYONE });
+    return { services, sut: services.tus, file: file.bytes, session };
+  };
+
+  it('records the whole chunks of a PATCH and keeps the beginning of the next, so the offset is exact', async () => {
+    const { services, sut, file, session } = await setup();
+    const answer = await sut.patch(patchOf(session.id, 0, file.subarray(0, CHUNK + 5000)));
+    expect(answer.offset).toBe(CHUNK + 5000);
+    expect((await services.uploads.listChunks(session.id)).map((chunk) => chunk.index)).toEqual([0]);
+    expect(await services.uploads.findChunkBeginning(session.id, 1)).toBe(5000);
+  });
+
+  it('takes PATCHes far smaller than a chunk and records each chunk with the digest of all its bytes', async () => {
+    const { services, sut, file, session } = await setup();
+    let offset = 0;
+    while (offset < file.length) offset = (await sut.patch(patchOf(session.id, offset, file.subarray(offset, offset + 70 * KiB)))).offset;
+    expect(offset).toBe(file.length);
+    const recorded = await services.uploads.listChunks(session.id);
+    expect(recorded.map((chunk) => chunk.sha256)).toEqual([0, 1, 2].map((index) => createHash('sha256').update(file.subarray(index * CHUNK, (index + 1) * CHUNK)).digest('hex')));
+  });
+
+  it('forgets a kept beginning once another writer claims its chunk: the offset never counts bytes that may be overwritten', async () => {
+    const { services, sut, file, session } = await setup();
+    await sut.patch(patchOf(session.id, 0, file.subarray(0, 1000)));
+    expect((await sut.head(session.id, ANYONE)).offset).toBe(1000);
+    await services.uploads.claimChunk(session.id, 0);
+    expect((await sut.head(session.id, ANYONE)).offset).toBe(0);
+  });
+
+  it('takes a body without Content-Length that ends inside a chunk, keeping the chunks before it', async () => {
+    const { services, sut, file, session } = await setup();
+    const answer = await sut.patch(patchOf(session.id, 0, file.subarray(0, 2 * CHUNK + 10), { contentLength: null }));
+    // Without a length the end is known only once the body ended inside the chunk: those bytes are not kept.
+    expect(answer.offset).toBe(2 * CHUNK);
+    expect((await services.uploads.listChunks(session.id)).map((chunk) => chunk.index)).toEqual([0, 1]);
+  });
+
+  it('records nothing of a PATCH whose Upload-Checksum does not match', async () => {
+    const { services, sut, file, session } = await setup();
+    const body = file.subarray(0, 2 * CHUNK);
+    const wrong = `sha256 ${createHash('sha256').update('something else').digest('base64')}`;
+    await expect(sut.patch(patchOf(session.id, 0, file.subarray(0, 2 * CHUNK + 7), { uploadChecksum: wrong }))).rejects.toMatchObject({ code: 'UPLOAD_CHECKSUM_MISMATCH' });
+    expect(await services.uploads.listChunks(session.id)).toEqual([]);
+    expect(await services.uploads.findChunkBeginning(session.id, 2)).toBe(0);
+    const right = `sha1 ${createHash('sha1').update(body).digest('base64')}`;
+    expect((await sut.patch(patchOf(session.id, 0, body, { uploadChecksum: right }))).offset).toBe(2 * CHUNK);
+  });
+
+  it('refuses an Upload-Offset other than the durable one, naming the one to resume from', async () => {
+    const { sut, file, session } = await setup();
+    await sut.patch(patchOf(session.id, 0, file.subarray(0, CHUNK)));
+    await expect(sut.patch(patchOf(session.id, 0, file.subarray(0, CHUNK)))).rejects.toMatchObject({ code: 'UPLOAD_OFFSET_MISMATCH', details: { uploadOffset: CHUNK } });
+  });
+
+  it('refuses a second PATCH of the upload while one holds it', async () => {
+    const { services, sut, file, session } = await setup();
+    const held = await services.leases.acquire(session.id, -1, 60_000);
+    await expect(sut.patch(patchOf(session.id, 0, file.subarray(0, CHUNK)))).rejects.toMatchObject({ code: 'UPLOAD_IN_PROGRESS' });
+    await held?.release();
+  });
+
+  it('moves the upload that the last PATCH completes to assembly', async () => {
+    const { services, sut, file, session } = await setup();
+    const answer = await sut.patch(patchOf(session.id, 0, file));
+    expect(answer.offset).toBe(file.length);
+    expect(services.queue.waiting()).toEqual([session.id]);
+  });
+
+  describe('on a store that keeps whole parts only', () => {
+    /** Like an object store: tagged whole parts, and no chunk beginnings. */
+    const wholePartsStorage = () =>
+      new Proxy(new InMemoryUploadStorage({ tags: true }), {
+        get: (target, name) => (name === 'writeChunkBeginning' || name === 'readChunkBeginning' ? undefined : Reflect.get(target, name, target)),
+      });
+
+    const setupWholeParts = async () => {
+      const services = newCoreServices({ config: { defaultChunkSize: CHUNK }, storage: wholePartsStorage() });
+      const file = randomFile(3, CHUNK);
+      const session = await services.tus.create({ uploadLength: String(file.bytes.length), uploadDeferLength: undefined, uploadMetadata: undefined, uploadConcat: undefined, caller: ANYONE });
+      return { services, sut: services.tus, file: file.bytes, session };
+    };
+
+    it('drops the bytes past the last whole chunk: the offset stays on the grid', async () => {
+      const { sut, file, session } = await setupWholeParts();
+      expect((await sut.patch(patchOf(session.id, 0, file.subarray(0, CHUNK + 5000)))).offset).toBe(CHUNK);
+      expect((await sut.patch(patchOf(session.id, CHUNK, file.subarray(CHUNK)))).offset).toBe(file.length);
+    });
+
+    it('refuses a PATCH shorter than one chunk that does not end the file, rather than let a client loop', async () => {
+      const { services, sut, file, session } = await setupWholeParts();
+      await expect(sut.patch(patchOf(session.id, 0, file.subarray(0, CHUNK - 1)))).rejects.toMatchObject({ code: 'VALIDATION_FAILED' });
+      expect(await services.uploads.listChunks(session.id)).toEqual([]);
+    });
+  });
+});
