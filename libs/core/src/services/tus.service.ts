@@ -129,7 +129,7 @@ export class TusService {
     if (fileSize === 0) return (await this.finish(session)).session;
     const storage = this.storage;
     async function* bytesOfParts(): AsyncGenerator<Buffer> {
-      for (const part of parts) if (part.fileSize > 0) for await (const piece of storage.readPublished(part.id)) yield piece as Buffer;
+      for (const part of parts) if (part.fileSize > 0) for await (const piece of await storage.readPublished(part.id)) yield piece as Buffer;
     }
     const body = bytesOfParts();
     const done = await this.patch({ uploadId: session.id, contentType: TUS_PATCH_CONTENT_TYPE, uploadOffset: '0', uploadChecksum: undefined, contentLength: fileSize, body, caller });
