@@ -82,8 +82,10 @@ export class ReplicaLiveness {
     const holder = newHolderId();
     this.holder = holder;
     this.aliveUntil = 0;
+    // The new key lives from this send on, not from the failed refresh's (which may have waited out an outage).
+    const createdAt = Date.now();
     await this.redis.set(this.keyOf(holder), '1', 'PX', this.ttlMs, 'NX');
-    if (this.holder === holder) this.aliveUntil = sentAt + this.ttlMs;
+    if (this.holder === holder) this.aliveUntil = createdAt + this.ttlMs;
     return holder;
   }
 }
