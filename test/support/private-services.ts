@@ -2,21 +2,9 @@ import { execFileSync } from 'node:child_process';
 import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { TestProcess, eventually, freePort } from './processes';
-import { connect } from 'node:net';
+import { TestProcess, eventually, freePort, portOpen } from './processes';
 
 /** Fault tests stop services: they get private instances on free ports and never touch the shared ones. */
-function portOpen(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect({ host: '127.0.0.1', port });
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-  });
-}
-
 export class PrivateRedis {
   private process?: TestProcess;
 
