@@ -62,7 +62,7 @@ export function assertTusResumable(value: string | undefined): void {
  * write, fenced record) one after the other. `Upload-Offset` is the durable prefix: the bytes of
  * the chunks recorded from chunk 0 on, and the kept beginning of the next one. A PATCH that ends
  * inside a chunk leaves that beginning stored and recorded where the store keeps beginnings (a
- * disk); elsewhere its bytes are dropped, and the answer's offset tells the client to send them again.
+ * disk, S3); elsewhere its bytes are dropped, and the answer's offset tells the client to send them again.
  */
 @Injectable()
 export class TusService {
