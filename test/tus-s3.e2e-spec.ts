@@ -151,6 +151,35 @@ describe('tus-js-client against /files/ with STORAGE_BACKEND=s3', () => {
     await expectStoredExactly(idOf(url), file);
   });
 
+  it('alternates PATCHes between two replicas, each continuing from the beginning the other kept; two at once never both write', async () => {
+    const replica = await stack.startReplica();
+    const doors = [stack, { baseUrl: replica.baseUrl } as Stack];
+    const file = randomFile(3 * CHUNK + 4321);
+    const created = await rawRequest(stack, 'POST', '/files/', { headers: { ...TUS, 'upload-length': String(file.length) } });
+    const id = idOf(created.headers.get('location') as string);
+    const patch = (door: Stack, offset: number, length: number) =>
+      rawRequest(door, 'PATCH', `/files/${id}`, {
+        headers: { ...TUS, 'content-type': 'application/offset+octet-stream', 'upload-offset': String(offset) },
+        body: file.subarray(offset, offset + length),
+      });
+
+    // Both at once from the same offset: one writes, the other is told to retry (423) or that the offset moved (409).
+    const racing = await Promise.all(doors.map((door) => patch(door, 0, 2 * MiB + 7)));
+    const [won, lost] = racing.map((answer) => answer.status).sort();
+    expect(won).toBe(204);
+    expect([409, 423]).toContain(lost);
+    let offset = 2 * MiB + 7;
+    expect(await durableBytes(id)).toBe(offset);
+    for (const [turn, length] of [4 * MiB + 1, 3 * MiB + 3, 5 * MiB - 11].entries()) {
+      const answer = await patch(doors[turn % 2], offset, length);
+      expect(answer.status).toBe(204);
+      offset += length;
+      for (const door of doors) expect(Number((await rawRequest(door, 'HEAD', `/files/${id}`, { headers: TUS })).headers.get('upload-offset'))).toBe(offset);
+    }
+    expect((await patch(doors[1], offset, file.length - offset)).status).toBe(204);
+    await expectStoredExactly(id, file);
+  });
+
   it('removes the kept beginning with the upload when it is terminated', async () => {
     const file = randomFile(CHUNK + 100);
     const created = await rawRequest(stack, 'POST', '/files/', { headers: { ...TUS, 'upload-length': String(file.length) } });
