@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { AddressInfo, Server, Socket, connect, createServer } from 'node:net';
 import { Readable } from 'node:stream';
-import { ListMultipartUploadsCommand, ListPartsCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { ListMultipartUploadsCommand, ListObjectsV2Command, ListPartsCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { S3Settings } from '@app/config';
 import { InsufficientStorageError, RecordedStoredChunk, ServiceUnavailableError, StoredDataMissingError, UploadError, UploadLayout, chunkRange, newUploadId, totalChunks } from '@app/core';
 import { S3UploadStorage, createS3Clients } from '@app/storage';
@@ -294,6 +294,100 @@ describe('S3 upload storage on Ceph RGW', () => {
     const old = [];
     for await (const leftover of storage.listLeftovers(new Date(Date.now() - 3_600_000))) old.push(leftover);
     expect(old).toEqual([]);
+  });
+
+  describe('kept chunk beginnings', () => {
+    const tails = async (uploadId: string) => {
+      const listed = await admin.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: `${PREFIX}${uploadId}.` }));
+      return (listed.Contents ?? []).map((object) => (object.Key as string).slice(`${PREFIX}${uploadId}`.length)).sort();
+    };
+    const beginning = async (upload: UploadLayout, index: number, bytes: Buffer) =>
+      storage.writeChunkBeginning(upload, { index, offset: index * CHUNK, length: bytes.length }, piecesOf(bytes));
+    const readBeginning = async (upload: UploadLayout, index: number, length: number) => {
+      const pieces: Buffer[] = [];
+      for await (const piece of storage.readChunkBeginning(upload, { index, offset: index * CHUNK, length })) pieces.push(piece);
+      return Buffer.concat(pieces);
+    };
+
+    it('keeps a beginning as an object beside the upload, replaced by the longer one that extends it and removed once the chunk is whole', async () => {
+      const file = randomBytes(2 * CHUNK + 100);
+      const upload = { id: newUploadId(), fileSize: file.length, chunkSize: CHUNK };
+      await storage.create(upload);
+      await beginning(upload, 0, file.subarray(0, 1000));
+      expect(await tails(upload.id)).toEqual(['.tail-0-1000']);
+      expect((await readBeginning(upload, 0, 1000)).equals(file.subarray(0, 1000))).toBe(true);
+
+      // The next PATCH sends the beginning it read again, in front of its own bytes.
+      await storage.writeChunkBeginning(upload, { index: 0, offset: 0, length: 3 * MiB }, (async function* () {
+        yield* storage.readChunkBeginning(upload, { index: 0, offset: 0, length: 1000 });
+        yield* piecesOf(file.subarray(1000, 3 * MiB));
+      })());
+      expect(await tails(upload.id)).toEqual([`.tail-0-${3 * MiB}`]);
+      await expect(readBeginning(upload, 0, 1000)).rejects.toMatchObject({ code: 'SERVICE_UNAVAILABLE' });
+
+      const chunks = [
+        {
+          index: 0,
+          sha256: sha256(file.subarray(0, CHUNK)),
+          ...(await storage.writeChunk(upload, { index: 0, offset: 0, length: CHUNK }, (async function* () {
+            yield* storage.readChunkBeginning(upload, { index: 0, offset: 0, length: 3 * MiB });
+            yield* piecesOf(file.subarray(3 * MiB, CHUNK));
+          })())),
+        },
+      ];
+      expect(await tails(upload.id)).toEqual([]);
+      for (const index of [1, 2]) chunks.push(await writeChunk(upload, index, file));
+      expect(await storage.readForVerification(upload, chunks)).toMatchObject({ kind: 'read', digests: { sha256: sha256(file) } });
+    });
+
+    it('never lets a writer of another length replace a beginning, and fails the read of a beginning that is not as recorded', async () => {
+      const file = randomBytes(CHUNK + 100);
+      const upload = { id: newUploadId(), fileSize: file.length, chunkSize: CHUNK };
+      await storage.create(upload);
+      await beginning(upload, 0, file.subarray(0, 3000));
+      // A writer whose lease lapsed finishes a shorter beginning after the newer one.
+      await beginning(upload, 0, file.subarray(0, 2000));
+      expect((await readBeginning(upload, 0, 3000)).equals(file.subarray(0, 3000))).toBe(true);
+      await expect(readBeginning(upload, 0, 2500)).rejects.toMatchObject({ code: 'SERVICE_UNAVAILABLE' });
+      // A beginning whose fence throws is not kept.
+      await expect(
+        storage.writeChunkBeginning(upload, { index: 0, offset: 0, length: 4000 }, piecesOf(file.subarray(0, 4000), 1000), () => {
+          throw new UploadError('CHUNK_IN_PROGRESS', 'taken over');
+        }),
+      ).rejects.toMatchObject({ code: 'CHUNK_IN_PROGRESS' });
+      expect(await tails(upload.id)).toEqual(['.tail-0-2000', '.tail-0-3000']);
+    });
+
+    it('lists beginnings as unpublished leftovers and removes them with the upload, its unpublished bytes, or its verification', async () => {
+      const file = randomBytes(100);
+      const upload = { id: newUploadId(), fileSize: CHUNK + 100, chunkSize: CHUNK };
+      await storage.create(upload);
+      await beginning(upload, 1, file);
+      await storage.remove(upload.id, 'unpublished');
+      expect(await tails(upload.id)).toEqual([]);
+
+      // One left behind by a writer after its upload was removed.
+      await admin.send(new PutObjectCommand({ Bucket: bucket, Key: `${PREFIX}${upload.id}.tail-1-100`, Body: file }));
+      const listed = [];
+      for await (const leftover of storage.listLeftovers(new Date(Date.now() + 60_000))) listed.push(leftover);
+      expect(listed).toContainEqual({ uploadId: upload.id, published: false });
+      await storage.remove(upload.id);
+      expect(await tails(upload.id)).toEqual([]);
+    });
+  });
+
+  it('copies a range of a published file into a chunk of another upload inside the store', async () => {
+    const source = await uploadWhole(randomBytes(2 * CHUNK + 500));
+    await storage.readForVerification(source.upload, source.chunks);
+    const file = randomBytes(CHUNK + 77);
+    const target = { id: newUploadId(), fileSize: CHUNK + 77, chunkSize: CHUNK };
+    await storage.create(target);
+    const published = await readAll(await storage.readPublished(source.upload.id));
+    const copied = await storage.copyChunk(target, { index: 0, offset: 0, length: CHUNK }, { uploadId: source.upload.id, offset: 300 });
+    const expected = Buffer.concat([published.subarray(300, 300 + CHUNK), file.subarray(CHUNK)]);
+    const chunks = [{ index: 0, sha256: sha256(expected.subarray(0, CHUNK)), etag: copied.etag }, await writeChunk(target, 1, expected)];
+    expect(await storage.readForVerification(target, chunks)).toMatchObject({ kind: 'read', digests: { sha256: sha256(expected), chunkDigests: chunks.map((chunk) => chunk.sha256) } });
+    await expect(storage.copyChunk({ ...target, id: newUploadId() }, { index: 0, offset: 0, length: CHUNK }, { uploadId: source.upload.id, offset: 0 })).rejects.toBeInstanceOf(StoredDataMissingError);
   });
 
   it('answers 503 while radosgw is down, counts nothing, and works again once it is back', async () => {

@@ -123,3 +123,27 @@ export function keepsChunkBeginnings(storage: UploadStorage): storage is UploadS
   const candidate = storage as Partial<KeepsChunkBeginnings>;
   return typeof candidate.writeChunkBeginning === 'function' && typeof candidate.readChunkBeginning === 'function';
 }
+
+/** Where a copied chunk's bytes come from: the published file of `uploadId`, from byte `offset` on. */
+export interface PublishedRange {
+  uploadId: string;
+  offset: number;
+}
+
+/**
+ * A store that can fill a chunk from another upload's published file by itself, without the
+ * bytes passing through the service (S3's UploadPartCopy), as a tus final upload takes its
+ * partial uploads' bytes.
+ */
+export interface CopiesPublishedRanges {
+  /**
+   * Like `writeChunk`, with the `slot.length` bytes of `source`'s published file from
+   * `source.offset` as the body: resolves once the copy is durable. `beforeEachWrite` runs
+   * before the copy is asked for. Throws `StoredDataMissingError` when either upload is gone.
+   */
+  copyChunk(upload: UploadLayout, slot: ChunkSlot, source: PublishedRange, beforeEachWrite?: () => void): Promise<StoredChunk>;
+}
+
+export function copiesPublishedRanges(storage: UploadStorage): storage is UploadStorage & CopiesPublishedRanges {
+  return typeof (storage as Partial<CopiesPublishedRanges>).copyChunk === 'function';
+}

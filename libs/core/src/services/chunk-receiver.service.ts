@@ -3,7 +3,7 @@ import { APP_CONFIG, AppConfig } from '@app/config';
 import { StoredDataMissingError, UploadError } from '../errors';
 import { CHUNK_LEASE, ChunkLease } from '../ports/chunk-lease';
 import { UPLOAD_REPOSITORY, UploadRepository } from '../ports/upload.repository';
-import { ChunkSlot, UPLOAD_STORAGE, UploadStorage, keepsChunkBeginnings } from '../ports/upload-storage';
+import { ChunkSlot, PublishedRange, StoredChunk, UPLOAD_STORAGE, UploadStorage, copiesPublishedRanges, keepsChunkBeginnings } from '../ports/upload-storage';
 import { chunkIndexOf, chunkRange, formatByteRange } from '../rules/chunk-grid';
 import { parseContentDigest } from '../rules/content-digest';
 import { ContentRange, parseContentRange } from '../rules/content-range';
@@ -99,6 +99,43 @@ export class ChunkReceiver {
    * `release`, which the caller must call whatever happens.
    */
   async store(session: SessionShape, slot: ChunkSlot, source: AsyncIterable<Buffer>, options: StoreOptions, caller: Caller): Promise<StoredGridChunk> {
+    const write = (body: AsyncIterable<Buffer>, beforeEachWrite: () => void) =>
+      options.beginning ? this.writeBeginning(session, slot, body, beforeEachWrite) : this.storage.writeChunk(session, slot, body, beforeEachWrite);
+    return this.storeWith(session, slot, source, options, caller, write);
+  }
+
+  /**
+   * Like `store`, for a chunk the store fills by itself from another upload's published file
+   * (`CopiesPublishedRanges`): the range is read once, alongside the copy, to hash it, so the
+   * chunk is recorded with the digest of the bytes it should hold and verification checks the copy.
+   */
+  async copy(session: SessionShape, slot: ChunkSlot, source: PublishedRange, caller: Caller): Promise<StoredGridChunk> {
+    const storage = this.storage;
+    if (!copiesPublishedRanges(storage)) throw new Error('This store copies no published ranges');
+    async function* range(): AsyncGenerator<Buffer> {
+      for await (const piece of await storage.readPublished(source.uploadId, { start: source.offset, end: source.offset + slot.length - 1 })) yield piece as Buffer;
+    }
+    const write = async (body: AsyncIterable<Buffer>, beforeEachWrite: () => void): Promise<StoredChunk> => {
+      const hashed = (async () => {
+        for await (const piece of body) void piece;
+      })();
+      // Both run to their end, so nothing of this request outlives it; the body's failure (the lease, the source) is the one to tell.
+      const [read, copied] = await Promise.allSettled([hashed, storage.copyChunk(session, slot, source, beforeEachWrite)]);
+      if (read.status === 'rejected') throw read.reason;
+      if (copied.status === 'rejected') throw copied.reason;
+      return copied.value;
+    };
+    return this.storeWith(session, slot, range(), { lengthDeclared: true, expectedDigest: null }, caller, write);
+  }
+
+  private async storeWith(
+    session: SessionShape,
+    slot: ChunkSlot,
+    source: AsyncIterable<Buffer>,
+    options: StoreOptions,
+    caller: Caller,
+    write: (body: AsyncIterable<Buffer>, beforeEachWrite: () => void) => Promise<StoredChunk>,
+  ): Promise<StoredGridChunk> {
     const uploadId = session.id;
     const { index, length } = slot;
     const lease = await this.leases.acquire(uploadId, index, this.config.chunkLeaseTtlMs);
@@ -130,8 +167,7 @@ export class ChunkReceiver {
 
       // The lease is checked again right before every write, so a request that paused past it
       // stops before its next write reaches the store.
-      const write = options.beginning ? this.writeBeginning(session, slot, body, () => keeper.assertHeld()) : this.storage.writeChunk(session, slot, body, () => keeper.assertHeld());
-      const { etag } = await write.catch((error: unknown) => this.explainWriteFailure(error, uploadId, caller));
+      const { etag } = await write(body, () => keeper.assertHeld()).catch((error: unknown) => this.explainWriteFailure(error, uploadId, caller));
       const sha256 = this.verifiedDigest(await hash.digest(), options.expectedDigest);
       return { uploadId, index, size: length, sha256, etag, fence: claim.fence, recordedSha256: null, keeper, release };
     } catch (error) {

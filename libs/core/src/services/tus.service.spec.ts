@@ -1,6 +1,6 @@
-import { createHash } from 'node:crypto';
-import { ANYONE, KiB, newCoreServices, randomFile } from '../testing/core-services';
-import { InMemoryUploadStorage } from '../testing/in-memory-upload.storage';
+import { createHash, randomBytes } from 'node:crypto';
+import { ANYONE, CoreServices, KiB, newCoreServices, randomFile } from '../testing/core-services';
+import { InMemoryCopyingStorage, InMemoryUploadStorage } from '../testing/in-memory-upload.storage';
 import { TusPatch, TusService } from './tus.service';
 
 const CHUNK = 256 * KiB;
@@ -84,6 +84,57 @@ describe(TusService.name, () => {
     const answer = await sut.patch(patchOf(session.id, 0, file));
     expect(answer.offset).toBe(file.length);
     expect(services.queue.waiting()).toEqual([session.id]);
+  });
+
+  describe('concatenation', () => {
+    const creation = { uploadLength: undefined, uploadDeferLength: undefined, uploadMetadata: undefined, caller: ANYONE };
+
+    /** A completed partial upload of `bytes`. */
+    const partial = async (services: CoreServices, bytes: Buffer) => {
+      const session = await services.tus.create({ ...creation, uploadLength: String(bytes.length), uploadConcat: 'partial' });
+      await services.tus.patch(patchOf(session.id, 0, bytes));
+      await services.assembly.assemble(session.id);
+      return session.id;
+    };
+
+    // Partials of 1.5 and 2 chunks: final chunk 1 runs across the first partial's end.
+    const first = randomBytes(CHUNK + CHUNK / 2);
+    const second = randomBytes(2 * CHUNK + 1000);
+
+    it('copies each chunk that lies within one partial inside the store and writes only the chunk across their boundary', async () => {
+      const services = newCoreServices({ config: { defaultChunkSize: CHUNK }, storage: new InMemoryCopyingStorage({ tags: true }) });
+      const ids = [await partial(services, first), await partial(services, second)];
+      services.storage.calls.length = 0;
+      const final = await services.tus.create({ ...creation, uploadConcat: `final;/files/${ids[0]} /files/${ids[1]}` });
+      expect(services.storage.calls.filter((call) => call.startsWith('copy') || call.startsWith('write'))).toEqual(
+        expect.arrayContaining([`copy ${final.id} 0 from ${ids[0]} 0`, `write ${final.id} 1`, `copy ${final.id} 2 from ${ids[1]} ${CHUNK / 2}`, `copy ${final.id} 3 from ${ids[1]} ${CHUNK + CHUNK / 2}`]),
+      );
+      expect(services.storage.calls.filter((call) => call.startsWith('copy') || call.startsWith('write'))).toHaveLength(4);
+      expect(await services.assembly.assemble(final.id)).toMatchObject({ kind: 'completed' });
+      expect(services.storage.publishedBytes(final.id)?.equals(Buffer.concat([first, second]))).toBe(true);
+    });
+
+    it('records each copied chunk with the digest of its source bytes, so verification catches a copy that differs', async () => {
+      const storage = new InMemoryCopyingStorage({ tags: true });
+      const services = newCoreServices({ config: { defaultChunkSize: CHUNK }, storage });
+      const ids = [await partial(services, first), await partial(services, second)];
+      const final = await services.tus.create({ ...creation, uploadConcat: `final;/files/${ids[0]} /files/${ids[1]}` });
+      const recorded = (await services.uploads.listChunks(final.id)).map((chunk) => chunk.sha256);
+      const whole = Buffer.concat([first, second]);
+      expect(recorded).toEqual([0, 1, 2, 3].map((index) => createHash('sha256').update(whole.subarray(index * CHUNK, (index + 1) * CHUNK)).digest('hex')));
+      storage.damage(final.id, 2);
+      expect(await services.assembly.assemble(final.id)).toMatchObject({ kind: 'chunks-returned', chunks: [2] });
+    });
+
+    it('streams the partials through the chunk path on a store that does not copy', async () => {
+      const services = newCoreServices({ config: { defaultChunkSize: CHUNK } });
+      const ids = [await partial(services, first), await partial(services, second)];
+      services.storage.calls.length = 0;
+      const final = await services.tus.create({ ...creation, uploadConcat: `final;/files/${ids[0]} /files/${ids[1]}` });
+      expect(services.storage.calls.filter((call) => call.startsWith('write'))).toEqual([0, 1, 2, 3].map((index) => `write ${final.id} ${index}`));
+      expect(await services.assembly.assemble(final.id)).toMatchObject({ kind: 'completed' });
+      expect(services.storage.publishedBytes(final.id)?.equals(Buffer.concat([first, second]))).toBe(true);
+    });
   });
 
   describe('on a store that keeps whole parts only', () => {

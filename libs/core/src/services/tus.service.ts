@@ -4,7 +4,7 @@ import { APP_CONFIG, AppConfig } from '@app/config';
 import { UploadError, ValidationFailedError } from '../errors';
 import { CHUNK_LEASE, ChunkLease, WHOLE_UPLOAD } from '../ports/chunk-lease';
 import { UPLOAD_REPOSITORY, UploadRepository } from '../ports/upload.repository';
-import { UPLOAD_STORAGE, UploadStorage, keepsChunkBeginnings } from '../ports/upload-storage';
+import { UPLOAD_STORAGE, UploadStorage, copiesPublishedRanges, keepsChunkBeginnings } from '../ports/upload-storage';
 import { BodySlices } from '../rules/body-slices';
 import { chunkRange } from '../rules/chunk-grid';
 import { TUS_VERSION, TusChecksum, TusMetadata, parseTusInteger, parseUploadChecksum, parseUploadConcat, parseUploadMetadata } from '../rules/tus-headers';
@@ -21,6 +21,8 @@ export const TUS_PATCH_CONTENT_TYPE = 'application/offset+octet-stream';
 const UNNAMED_FILE = 'upload';
 /** Most partial uploads one final upload may name (tus-js-client's parallelUploads is a handful). */
 const MAX_CONCATENATED = 1000;
+/** Chunks of a final upload filled at once where the store copies them by itself. */
+const COPIES_AT_ONCE = 4;
 
 export interface TusCreation {
   uploadLength: string | undefined;
@@ -60,7 +62,7 @@ export function assertTusResumable(value: string | undefined): void {
  * write, fenced record) one after the other. `Upload-Offset` is the durable prefix: the bytes of
  * the chunks recorded from chunk 0 on, and the kept beginning of the next one. A PATCH that ends
  * inside a chunk leaves that beginning stored and recorded where the store keeps beginnings (a
- * disk); elsewhere its bytes are dropped, and the answer's offset tells the client to send them again.
+ * disk, S3); elsewhere its bytes are dropped, and the answer's offset tells the client to send them again.
  */
 @Injectable()
 export class TusService {
@@ -127,6 +129,7 @@ export class TusService {
     }
     const session = await this.initiate(fileSize, described, caller);
     if (fileSize === 0) return (await this.finish(session)).session;
+    if (copiesPublishedRanges(this.storage)) return (await this.concatenateInStore(session, parts, caller)).session;
     const storage = this.storage;
     async function* bytesOfParts(): AsyncGenerator<Buffer> {
       for (const part of parts) if (part.fileSize > 0) for await (const piece of await storage.readPublished(part.id)) yield piece as Buffer;
@@ -134,6 +137,54 @@ export class TusService {
     const body = bytesOfParts();
     const done = await this.patch({ uploadId: session.id, contentType: TUS_PATCH_CONTENT_TYPE, uploadOffset: '0', uploadChecksum: undefined, contentLength: fileSize, body, caller });
     return done.session;
+  }
+
+  /**
+   * The final upload's chunks from its partials where the store copies by itself (S3): a chunk
+   * that lies within one partial is copied inside the store, its range read once alongside to
+   * hash it; a chunk across a partial's end is read and written like a PATCH's. Every chunk is
+   * recorded like any, and the upload verified like any.
+   */
+  private async concatenateInStore(session: UploadSession, parts: UploadSession[], caller: Caller): Promise<TusUpload> {
+    const placed: { id: string; start: number; end: number }[] = [];
+    let at = 0;
+    for (const part of parts) {
+      if (part.fileSize > 0) placed.push({ id: part.id, start: at, end: at + part.fileSize - 1 });
+      at += part.fileSize;
+    }
+    const storage = this.storage;
+    async function* bytesOf(start: number, end: number): AsyncGenerator<Buffer> {
+      for (const part of placed.filter((candidate) => candidate.start <= end && candidate.end >= start)) {
+        const range = { start: Math.max(start, part.start) - part.start, end: Math.min(end, part.end) - part.start };
+        for await (const piece of await storage.readPublished(part.id, range)) yield piece as Buffer;
+      }
+    }
+    const queue = Array.from({ length: session.totalChunks }, (_, index) => index);
+    let failure: { error: unknown } | null = null;
+    const fill = async () => {
+      for (let index = queue.shift(); index !== undefined && failure === null; index = queue.shift()) {
+        const { start, end } = chunkRange(session, index);
+        const slot = { index, offset: start, length: end - start + 1 };
+        const within = placed.find((part) => part.start <= start && end <= part.end);
+        const stored = within
+          ? await this.receiver.copy(session, slot, { uploadId: within.id, offset: start - within.start }, caller)
+          : await this.receiver.store(session, slot, bytesOf(start, end), { lengthDeclared: true, expectedDigest: null }, caller);
+        try {
+          await this.receiver.record(stored, caller);
+        } finally {
+          stored.release();
+        }
+      }
+    };
+    await Promise.all(
+      Array.from({ length: Math.min(COPIES_AT_ONCE, queue.length) }, () =>
+        fill().catch((error: unknown) => {
+          failure ??= { error };
+        }),
+      ),
+    );
+    if (failure !== null) throw (failure as { error: unknown }).error;
+    return this.finish(await this.uploadService.get(session.id, caller));
   }
 
   /** `HEAD /files/ID`: the upload and its durable offset. */

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { InsufficientStorageError, ServiceUnavailableError, StoredDataMissingError } from '../errors';
-import { ChunkSlot, KeepsChunkBeginnings, RecordedStoredChunk, ReportsFreeSpace, StoredChunk, StoredLeftover, StoredUpload, UploadLayout, UploadStorage } from '../ports/upload-storage';
+import { ChunkSlot, CopiesPublishedRanges, KeepsChunkBeginnings, PublishedRange, RecordedStoredChunk, ReportsFreeSpace, StoredChunk, StoredLeftover, StoredUpload, UploadLayout, UploadStorage } from '../ports/upload-storage';
 import { chunkRange } from '../rules/chunk-grid';
 import { GridHasher } from '../verification/grid-hasher';
 
@@ -198,6 +198,22 @@ export class InMemoryStorageWithFreeSpace extends InMemoryUploadStorage implemen
 
   async freeBytes(): Promise<number | null> {
     return this.freeSpace;
+  }
+}
+
+/** An in-memory store that copies ranges of published files into chunks by itself, as S3's UploadPartCopy does. */
+export class InMemoryCopyingStorage extends InMemoryUploadStorage implements CopiesPublishedRanges {
+  async copyChunk(upload: UploadLayout, slot: ChunkSlot, source: PublishedRange, beforeEachWrite: () => void = () => undefined): Promise<StoredChunk> {
+    const from = this.publishedBytes(source.uploadId);
+    if (from === null) throw new StoredDataMissingError(source.uploadId);
+    const copied = from.subarray(source.offset, source.offset + slot.length);
+    const write = `write ${upload.id} ${slot.index}`;
+    const stored = this.writeChunk(upload, slot, (async function* () {
+      yield copied;
+    })(), beforeEachWrite);
+    // Logged as the copy it stands for, not as the write it is made of.
+    this.calls.splice(this.calls.lastIndexOf(write), 1, `copy ${upload.id} ${slot.index} from ${source.uploadId} ${source.offset}`);
+    return stored;
   }
 }
 

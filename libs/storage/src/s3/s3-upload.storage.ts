@@ -12,6 +12,7 @@ import {
   ListObjectsV2Command,
   ListPartsCommand,
   PutObjectCommand,
+  PutObjectCommandOutput,
   UploadPartCommand,
   UploadPartCopyCommand,
   UploadPartCommandOutput,
@@ -19,6 +20,9 @@ import {
 import { S3Settings } from '@app/config';
 import {
   ChunkSlot,
+  CopiesPublishedRanges,
+  KeepsChunkBeginnings,
+  PublishedRange,
   RecordedStoredChunk,
   StoredChunk,
   StoredDataMissingError,
@@ -45,6 +49,8 @@ const COPIES_AT_ONCE = 4;
 const REMEMBERED_UPLOADS = 10_000;
 /** An ETag that is the MD5 of the part's bytes, as AWS (without KMS), Ceph RGW and MinIO give. */
 const MD5_ETAG = /^"?([0-9a-f]{32})"?$/i;
+/** Between an upload's key and a kept chunk beginning's index and length: `<key>.tail-<index>-<length>`. */
+const TAIL_MARK = '.tail-';
 
 /** The part's body failed (the fence, the source, a wrong length): its own error is the one to throw. */
 class BodyFailure {
@@ -56,11 +62,15 @@ const sameTag = (a: string | null | undefined, b: string | null | undefined) => 
 /**
  * Uploads in an S3 bucket. An upload is one multipart upload at `S3_PREFIX<upload id>`, chunk
  * `i` its part `i + 1`; CompleteMultipartUpload with the recorded ETags turns it into the
- * object, which is then the published file. See docs/architecture.md ("S3 storage").
+ * object, which is then the published file. The beginning of a chunk whose rest has not arrived
+ * (a tus PATCH that ended inside it) is an object of its own beside it, `<key>.tail-<i>-<length>`,
+ * until the chunk is written whole. See docs/architecture.md ("S3 storage").
  */
-export class S3UploadStorage implements UploadStorage {
+export class S3UploadStorage implements UploadStorage, KeepsChunkBeginnings, CopiesPublishedRanges {
   /** Upload id → its open multipart upload, as this process last saw it. */
   private readonly openUploads = new Map<string, string>();
+  /** `<upload id> <chunk index>` → the kept beginning this process last read for that chunk, to remove once it is superseded. */
+  private readonly tailsRead = new Map<string, string>();
 
   constructor(
     private readonly settings: S3Settings,
@@ -138,8 +148,24 @@ export class S3UploadStorage implements UploadStorage {
       let uploadId = await mapStoreErrors(() => this.openUploadId(upload.id, key));
       for (;;) {
         try {
-          const result = await this.sendPart(key, uploadId, slot.index + 1, part);
-          return { etag: this.provenTag(result, part) };
+          const result = await this.sendBody(part, (abortSignal) =>
+            this.clients.parts.send(
+              new UploadPartCommand({
+                Bucket: this.bucket,
+                Key: key,
+                UploadId: uploadId,
+                PartNumber: slot.index + 1,
+                Body: part.stream,
+                ContentLength: part.length,
+                // The SDK hashes the stream as it sends it and puts the digest in a trailer, as S3 allows.
+                ...(this.settings.checksums ? { ChecksumAlgorithm: 'SHA256' as const } : {}),
+              }),
+              { abortSignal },
+            ),
+          );
+          const etag = this.provenTag(result, part);
+          await this.dropTailRead(upload.id, slot.index, null, beforeEachWrite);
+          return { etag };
         } catch (error) {
           if (error instanceof BodyFailure) throw error.cause;
           if (s3ErrorName(error) !== 'NoSuchUpload') throw toDomainError(error);
@@ -160,8 +186,8 @@ export class S3UploadStorage implements UploadStorage {
     }
   }
 
-  /** Sends one part; an error of its body (the fence, the source, a wrong length) aborts the request and is the one thrown. */
-  private async sendPart(key: string, uploadId: string, partNumber: number, part: PartBody): Promise<UploadPartCommandOutput> {
+  /** Sends one streamed body; an error of the body (the fence, the source, a wrong length) aborts the request and is the one thrown. */
+  private async sendBody<T>(part: PartBody, send: (abortSignal: AbortSignal) => Promise<T>): Promise<T> {
     const controller = new AbortController();
     let bodyError: unknown;
     const onBodyError = (error: unknown) => {
@@ -170,19 +196,7 @@ export class S3UploadStorage implements UploadStorage {
     };
     part.stream.once('error', onBodyError);
     try {
-      return await this.clients.parts.send(
-        new UploadPartCommand({
-          Bucket: this.bucket,
-          Key: key,
-          UploadId: uploadId,
-          PartNumber: partNumber,
-          Body: part.stream,
-          ContentLength: part.length,
-          // The SDK hashes the stream as it sends it and puts the digest in a trailer, as S3 allows.
-          ...(this.settings.checksums ? { ChecksumAlgorithm: 'SHA256' as const } : {}),
-        }),
-        { abortSignal: controller.signal },
-      );
+      return await send(controller.signal);
     } catch (error) {
       throw bodyError === undefined ? error : new BodyFailure(bodyError);
     } finally {
@@ -191,7 +205,7 @@ export class S3UploadStorage implements UploadStorage {
   }
 
   /** The part's ETag, once it is proven to be the MD5 of the bytes sent where the store's ETags are MD5s. */
-  private provenTag(result: UploadPartCommandOutput, part: PartBody): string {
+  private provenTag(result: UploadPartCommandOutput | PutObjectCommandOutput, part: PartBody): string {
     const etag = result.ETag;
     if (!etag) throw new UploadError('SERVICE_UNAVAILABLE', 'Object storage kept the chunk without an ETag, so it could not be recorded; re-send it.', {}, 1);
     const md5 = MD5_ETAG.exec(etag)?.[1].toLowerCase();
@@ -199,6 +213,112 @@ export class S3UploadStorage implements UploadStorage {
       throw new UploadError('SERVICE_UNAVAILABLE', 'Object storage kept other bytes than the ones sent for this chunk, so it was not recorded; re-send it.', {}, 1);
     }
     return etag;
+  }
+
+  /**
+   * Puts the beginning as an object of its own, keyed by the chunk and the beginning's length: a
+   * writer whose lease lapsed can only put a beginning of its own length, which the newer writer
+   * of that length wrote with the same bytes of the file, never replace a newer one. Once it is
+   * durable, the beginning this process read for that chunk (which it extends) is removed.
+   */
+  async writeChunkBeginning(upload: UploadLayout, slot: ChunkSlot, body: AsyncIterable<Buffer>, beforeEachWrite?: () => void): Promise<void> {
+    beforeEachWrite?.();
+    const key = this.tailKey(upload.id, slot.index, slot.length);
+    const part = new PartBody(body, slot.length, beforeEachWrite);
+    try {
+      // A removed upload takes no more bytes (a beginning put after its removal would be left over).
+      await mapStoreErrors(() => this.openUploadId(upload.id, this.key(upload.id)));
+      const result = await this.sendBody(part, (abortSignal) =>
+        this.clients.parts.send(
+          new PutObjectCommand({
+            Bucket: this.bucket,
+            Key: key,
+            Body: part.stream,
+            ContentLength: part.length,
+            ...(this.settings.checksums ? { ChecksumAlgorithm: 'SHA256' as const } : {}),
+          }),
+          { abortSignal },
+        ),
+      ).catch((error: unknown) => {
+        if (error instanceof BodyFailure) throw error.cause;
+        throw toDomainError(error);
+      });
+      this.provenTag(result, part);
+      await this.dropTailRead(upload.id, slot.index, key, beforeEachWrite);
+    } finally {
+      if (!part.stream.readableEnded) part.stream.destroy();
+    }
+  }
+
+  /**
+   * The kept beginning of `slot.length` bytes of chunk `slot.index`. One that is gone or not of
+   * that length (removed by a writer whose lease had lapsed) fails the read with a retryable
+   * error: the caller's claim of the chunk already stopped counting it, so the client resumes from
+   * the chunk's start.
+   */
+  async *readChunkBeginning(upload: UploadLayout, slot: ChunkSlot): AsyncGenerator<Buffer> {
+    if (slot.length === 0) return;
+    const key = this.tailKey(upload.id, slot.index, slot.length);
+    const lost = () =>
+      new UploadError(
+        'SERVICE_UNAVAILABLE',
+        `The kept beginning of chunk ${slot.index} is no longer stored, so it no longer counts: resume from the offset HEAD reports.`,
+        { chunkIndex: slot.index },
+        1,
+      );
+    let object;
+    try {
+      object = await this.clients.requests.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }));
+    } catch (error) {
+      throw s3ErrorName(error) === 'NoSuchKey' ? lost() : toDomainError(error);
+    }
+    if (object.ContentLength !== slot.length) {
+      (object.Body as Readable).destroy();
+      throw lost();
+    }
+    this.tailsRead.set(`${upload.id} ${slot.index}`, key);
+    try {
+      for await (const piece of object.Body as Readable) yield piece as Buffer;
+    } catch (error) {
+      throw toDomainError(error);
+    }
+  }
+
+  /**
+   * Removes the beginning this process read for the chunk once the chunk or a longer beginning
+   * is durable. Best effort, and only while the writer still holds the chunk: what stays behind
+   * is removed with the upload's other leftovers.
+   */
+  private async dropTailRead(uploadId: string, index: number, keep: string | null, beforeEachWrite?: () => void): Promise<void> {
+    const name = `${uploadId} ${index}`;
+    const key = this.tailsRead.get(name);
+    if (key === undefined) return;
+    this.tailsRead.delete(name);
+    if (key === keep) return;
+    try {
+      beforeEachWrite?.();
+      await this.clients.requests.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: key }));
+    } catch {
+      // Left for the sweep.
+    }
+  }
+
+  private tailKey(uploadId: string, index: number, length: number): string {
+    return `${this.key(uploadId)}${TAIL_MARK}${index}-${length}`;
+  }
+
+  /** Removes every kept beginning of the upload. */
+  private async removeTails(uploadId: string): Promise<void> {
+    const prefix = `${this.key(uploadId)}${TAIL_MARK}`;
+    for (const name of [...this.tailsRead.keys()]) if (name.startsWith(`${uploadId} `)) this.tailsRead.delete(name);
+    let token: string | undefined;
+    do {
+      const page = await this.clients.requests.send(new ListObjectsV2Command({ Bucket: this.bucket, Prefix: prefix, ContinuationToken: token }));
+      for (const object of page.Contents ?? []) {
+        if (object.Key !== undefined) await this.clients.requests.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: object.Key }));
+      }
+      token = page.IsTruncated ? page.NextContinuationToken : undefined;
+    } while (token);
   }
 
   async readForVerification(upload: UploadLayout, chunks: RecordedStoredChunk[]): Promise<StoredUpload> {
@@ -216,10 +336,13 @@ export class S3UploadStorage implements UploadStorage {
           if (lost.length > 0) return { kind: 'chunks-lost', chunks: lost };
         }
         this.openUploads.delete(upload.id);
+        // Every chunk is whole in the object: kept beginnings are of no more use.
+        await this.removeTails(upload.id);
         const digests = await this.readDigests(upload, key);
         return digests === null ? { kind: 'gone' } : { kind: 'read', digests, published: false };
       }
       // No multipart upload: a re-run after it was completed, or nothing stored at all.
+      await this.removeTails(upload.id);
       const digests = await this.readDigests(upload, key);
       return digests === null ? { kind: 'gone' } : { kind: 'read', digests, published: true };
     });
@@ -316,6 +439,39 @@ export class S3UploadStorage implements UploadStorage {
     await Promise.all(Array.from({ length: Math.min(COPIES_AT_ONCE, chunks.length) }, copyNext));
   }
 
+  /**
+   * Chunk `slot` of `upload` as a server-side copy (UploadPartCopy) of bytes `source.offset` on
+   * of the published object of `source.uploadId`: the bytes do not pass through the service.
+   */
+  async copyChunk(upload: UploadLayout, slot: ChunkSlot, source: PublishedRange, beforeEachWrite?: () => void): Promise<StoredChunk> {
+    const key = this.key(upload.id);
+    const copySource = `${this.bucket}/${this.key(source.uploadId).split('/').map(encodeURIComponent).join('/')}`;
+    const range = `bytes=${source.offset}-${source.offset + slot.length - 1}`;
+    return mapStoreErrors(async () => {
+      let uploadId = await this.openUploadId(upload.id, key);
+      for (let attempt = 0; ; attempt++) {
+        beforeEachWrite?.();
+        try {
+          const result = await this.clients.requests.send(
+            new UploadPartCopyCommand({ Bucket: this.bucket, Key: key, UploadId: uploadId, PartNumber: slot.index + 1, CopySource: copySource, CopySourceRange: range }),
+          );
+          const etag = result.CopyPartResult?.ETag;
+          if (!etag) throw new UploadError('SERVICE_UNAVAILABLE', 'Object storage copied the chunk without an ETag, so it could not be recorded; try again.', {}, 1);
+          return { etag };
+        } catch (error) {
+          if (s3ErrorName(error) === 'NoSuchKey') throw new StoredDataMissingError(source.uploadId);
+          if (s3ErrorName(error) !== 'NoSuchUpload' || attempt > 0) throw error;
+          // The upload was replaced since this process looked: a copy can simply be made again.
+          this.openUploads.delete(upload.id);
+          const current = await this.findOpenUpload(key);
+          if (current === null) throw new StoredDataMissingError(upload.id);
+          this.remember(upload.id, current);
+          uploadId = current;
+        }
+      }
+    });
+  }
+
   /** The object is the published file from the moment it is completed: nothing is left to do. */
   async publish(_upload: UploadLayout): Promise<void> {}
 
@@ -332,6 +488,7 @@ export class S3UploadStorage implements UploadStorage {
     const key = this.key(uploadId);
     await mapStoreErrors(async () => {
       await this.abortOpenUploads(uploadId, key);
+      await this.removeTails(uploadId);
       if (which === 'all') await this.clients.requests.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: key }));
     });
   }
@@ -342,12 +499,20 @@ export class S3UploadStorage implements UploadStorage {
       const rest = key?.startsWith(prefix) ? key.slice(prefix.length) : undefined;
       return isUploadId(rest) ? rest : null;
     };
+    // A kept chunk beginning is unpublished bytes of its upload.
+    const tailOf = (key: string | undefined) => {
+      const at = key?.indexOf(TAIL_MARK) ?? -1;
+      return at < 0 ? null : uploadIdOf(key?.slice(0, at));
+    };
     let token: string | undefined;
     do {
       const page = await mapStoreErrors(() => this.clients.requests.send(new ListObjectsV2Command({ Bucket: this.bucket, Prefix: prefix, ContinuationToken: token })));
       for (const object of page.Contents ?? []) {
+        if (object.LastModified === undefined || object.LastModified >= changedBefore) continue;
         const uploadId = uploadIdOf(object.Key);
-        if (uploadId !== null && object.LastModified !== undefined && object.LastModified < changedBefore) yield { uploadId, published: true };
+        if (uploadId !== null) yield { uploadId, published: true };
+        const tailOwner = tailOf(object.Key);
+        if (tailOwner !== null) yield { uploadId: tailOwner, published: false };
       }
       token = page.IsTruncated ? page.NextContinuationToken : undefined;
     } while (token);
