@@ -16,7 +16,7 @@ export interface UploadOptions {
   apiKey?: string;
   /** Bytes per chunk, within [256 KiB, 64 MiB]; the server's default (8 MiB) when unset. A resumed session keeps its own. */
   chunkSize?: number;
-  /** Chunks in flight at once (and so at most in memory); default 4. */
+  /** Chunks in flight at once (and so, give or take one, in memory); default 4. */
   parallel?: number;
   signal?: AbortSignal;
   onProgress?: (progress: UploadProgress) => void;
