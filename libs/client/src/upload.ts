@@ -139,13 +139,14 @@ class UploadRun {
     const progress = new ProgressTracker(this.source.size, session.grid.fileSize === 0 ? 0 : totalChunks(session.grid), this.options.onProgress);
     progress.reset(session.status.receivedBytes, session.status.receivedChunks);
 
+    let final: UploadStatus;
     try {
       await this.firstPass(session, progress);
+      final = await this.settle(session, progress);
     } catch (error) {
       if (error instanceof SourceChangedError) await this.giveUp(session.uploadId);
       throw error;
     }
-    const final = await this.settle(session, progress);
     return this.conclude(session.uploadId, final);
   }
 
