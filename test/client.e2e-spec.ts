@@ -3,7 +3,8 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { MemoryFingerprintStore, UploadFailedError, upload } from '../libs/client/src/node';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { JsonFileFingerprintStore, MemoryFingerprintStore, SourceChangedError, UploadFailedError, upload } from '../libs/client/src/node';
 import { expectDelivered } from './support/faults';
 import { UploadClient, randomFile, sha256, useStack } from './support/upload-client';
 
@@ -24,15 +25,19 @@ function watchingFetch(options: { route?: (url: string) => string; beforePut?: (
   const puts: SentChunk[] = [];
   const calls: string[] = [];
   const initiated: Record<string, any>[] = [];
+  // In order: 'PUT <range>' and 'declare <sha256>' for a complete that declares one.
+  const order: string[] = [];
   let inFlight = 0;
   let mostInFlight = 0;
   const fetchImpl = (async (input: string, init: RequestInit = {}) => {
     const headers = (init.headers ?? {}) as Record<string, string>;
     calls.push(`${init.method} ${input}`);
     if (input.endsWith('/initiate')) initiated.push(JSON.parse(init.body as string));
+    if (input.endsWith('/complete') && JSON.parse(init.body as string).sha256) order.push(`declare ${JSON.parse(init.body as string).sha256}`);
     if (init.method !== 'PUT') return fetch(options.route?.(input) ?? input, init);
     const chunk = { range: headers['content-range'], digest: headers['content-digest'], uploadId: new URL(input).searchParams.get('uploadId') ?? '' };
     puts.push(chunk);
+    order.push(`PUT ${chunk.range}`);
     await options.beforePut?.(chunk, puts.length);
     mostInFlight = Math.max(mostInFlight, ++inFlight);
     try {
@@ -43,7 +48,7 @@ function watchingFetch(options: { route?: (url: string) => string; beforePut?: (
       inFlight--;
     }
   }) as typeof fetch;
-  return { fetchImpl, puts, calls, initiated, mostInFlight: () => mostInFlight };
+  return { fetchImpl, puts, calls, initiated, order, mostInFlight: () => mostInFlight };
 }
 
 function rangeOf(file: Buffer, index: number): string {
@@ -87,7 +92,11 @@ describe('the client SDK', () => {
     await writeFile(path, file);
     const pathWatch = watchingFetch();
     const pathResult = await upload(path, { endpoint: ctx.stack.baseUrl, chunkSize: CHUNK, metadata: { origin: 'e2e' }, fetch: pathWatch.fetchImpl });
-    expect(pathWatch.initiated[0]).toMatchObject({ fileName: 'on-disk.bin', sha256: sha256(file), metadata: { origin: 'e2e' } });
+    // A file is hashed from the reads that send it: the SHA-256 is declared once it has all
+    // been read, before the chunk that completes the set, so the server verifies against it.
+    expect(pathWatch.initiated).toEqual([{ fileName: 'on-disk.bin', fileSize: file.length, chunkSize: CHUNK, metadata: { origin: 'e2e' } }]);
+    expect(pathWatch.order.indexOf(`declare ${sha256(file)}`)).toBe(2);
+    expect(pathWatch.order.slice(0, 4).filter((entry) => entry.startsWith('PUT'))).toHaveLength(3);
     expect(pathResult.sha256).toBe(sha256(file));
     await expectDelivered(ctx.stack, ctx.client, pathResult.uploadId, file, CHUNK);
     expect((await ctx.client.download(pathResult.uploadId)).headers.get('content-disposition')).toContain('on-disk.bin');
@@ -138,6 +147,10 @@ describe('the client SDK', () => {
     expect(sent).toHaveLength(16 - resumedFrom);
     const missingBefore = new Set(before.body.missingChunks.map((i: number) => rangeOf(file, i)));
     for (const range of sent) expect(missingBefore.has(range)).toBe(true);
+    // The chunks it skipped were still read and hashed: the whole file's SHA-256 is declared
+    // once, before the chunk that completes the set.
+    expect(second.order.filter((entry) => entry.startsWith('declare'))).toEqual([`declare ${sha256(file)}`]);
+    expect(second.order.at(-2)).toBe(`declare ${sha256(file)}`);
     await expectDelivered(ctx.stack, ctx.client, uploadId, file, CHUNK);
 
     // Done: the store forgot it, so the same file again is a new upload.
@@ -197,6 +210,28 @@ describe('the client SDK', () => {
     const result = await upload(file, { endpoint: ctx.stack.baseUrl, fileName: 'corrupt.bin', chunkSize: CHUNK, parallel: 1, fetch: watch.fetchImpl, pollIntervalMs: 100 });
     expect(watch.puts.map((put) => put.range)).toEqual([0, 1, 2, 3, 1].map((i) => rangeOf(file, i)));
     await expectDelivered(ctx.stack, ctx.client, result.uploadId, file, CHUNK);
+  });
+
+  it('gives up a file written to while it is sent: the last chunk is never sent and the session is aborted', async () => {
+    const file = randomFile(6 * CHUNK);
+    const path = join(dir, 'written-meanwhile.bin');
+    await writeFile(path, file);
+    const store = new JsonFileFingerprintStore(join(dir, 'written-meanwhile.json'));
+    const watch = watchingFetch({
+      beforePut: async (_chunk, count) => {
+        if (count !== 2) return;
+        // Same size, other bytes, later than the coarse tick a kernel stamps modification times with.
+        await sleep(20);
+        await writeFile(path, randomFile(6 * CHUNK));
+      },
+    });
+    const error = await upload(path, { endpoint: ctx.stack.baseUrl, chunkSize: CHUNK, parallel: 1, fingerprintStore: store, fetch: watch.fetchImpl }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(SourceChangedError);
+    expect((error as Error).message).toMatch(/written-meanwhile\.bin changed while being uploaded/);
+    expect(watch.puts).toHaveLength(5);
+    expect(watch.order.some((entry) => entry.startsWith('declare'))).toBe(false);
+    expect((await ctx.client.status(watch.puts[0].uploadId)).body.status).toBe('aborted');
+    expect(JSON.parse(await readFile(join(dir, 'written-meanwhile.json'), 'utf8'))).toEqual({});
   });
 
   it('throws UploadFailedError with the contract code on a 4xx, without retrying it', async () => {

@@ -1,4 +1,4 @@
-import { ChecksumMismatchError, FingerprintStoreError, NetworkError, UploadFailedError, UploadSessionError } from '../../../libs/client/src/node';
+import { ChecksumMismatchError, FingerprintStoreError, NetworkError, SourceChangedError, UploadFailedError, UploadSessionError } from '../../../libs/client/src/node';
 
 /** What went wrong, in the contract's terms, and what the user can do about it. */
 export interface Failure {
@@ -25,6 +25,7 @@ export function describeFailure(error: unknown): Failure {
   if (error instanceof UploadFailedError) return { code: error.code, message: error.message, advice: ADVICE_BY_CODE[error.code] ?? RUN_AGAIN };
   if (error instanceof UploadSessionError) return { code: error.code, message: error.message, advice: 'Run the same command again to start a new upload of the file.' };
   if (error instanceof ChecksumMismatchError) return { code: 'CHECKSUM_MISMATCH', message: error.message, advice: 'Make sure nothing writes to the file, then run the command again.' };
+  if (error instanceof SourceChangedError) return { code: 'FILE_CHANGED', message: error.message, advice: 'Make sure nothing writes to the file, then run the command again.' };
   if (error instanceof NetworkError) return { code: 'NETWORK_ERROR', message: error.message, advice: `Check --endpoint and the network (is the server up?). ${RUN_AGAIN}` };
   if (error instanceof FingerprintStoreError) return { code: 'STATE_UNREADABLE', message: error.message, advice: 'Delete that file or point RESUMABLE_UPLOAD_STATE_DIR elsewhere (unfinished uploads then start over).' };
   return { code: 'ERROR', message: error instanceof Error ? error.message : String(error), advice: RUN_AGAIN };

@@ -118,6 +118,61 @@ describe('runPass', () => {
     expect(toHex(hasher.digest())).toBe(createHash('sha256').update(file).digest('hex'));
   });
 
+  it.each([1, 3])('holds the last chunk to send until every chunk is read and hashed and beforeLastSend resolved (parallel %i)', async (parallel) => {
+    const { reads, source } = watchedSource();
+    const events: string[] = [];
+    const hasher = nodeSha256.incremental();
+    let digest = '';
+    await runPass(planPass(10, [1, 2, 5], true), {
+      source,
+      grid,
+      parallel,
+      hasher,
+      beforeLastSend: async () => {
+        // Chunks 6 to 9 are only hashed, yet read before the last one to send goes out.
+        events.push(`declare after ${reads.length} reads`);
+        digest = toHex(hasher.digest());
+        await delay(5);
+      },
+      send: async (index) => {
+        events.push(`send ${index}`);
+        await delay(Math.random() * 5);
+        return 'stored';
+      },
+    });
+    expect(digest).toBe(createHash('sha256').update(file).digest('hex'));
+    expect(events.slice(-2)).toEqual(['declare after 10 reads', 'send 5']);
+    expect(events.filter((event) => event.startsWith('send')).sort()).toEqual(['send 1', 'send 2', 'send 5']);
+  });
+
+  it('never sends the last chunk when beforeLastSend fails, nor calls it when a read failed', async () => {
+    const refused = new Error('the file changed');
+    const sent: number[] = [];
+    const declaring = runPass(planPass(4, [0, 1, 2, 3], true), {
+      source: bytesSource(file),
+      grid: { fileSize: 4000, chunkSize: 1000 },
+      parallel: 2,
+      hasher: nodeSha256.incremental(),
+      beforeLastSend: () => Promise.reject(refused),
+      send: async (index) => (sent.push(index), 'stored'),
+    });
+    await expect(declaring).rejects.toBe(refused);
+    expect(sent.sort()).toEqual([0, 1, 2]);
+
+    const unreadable = new Error('read failed');
+    let declared = false;
+    const reading = runPass(planPass(4, [0], true), {
+      source: { ...bytesSource(file), read: async (start: number, end: number) => (start === 2000 ? Promise.reject(unreadable) : file.subarray(start, end)) },
+      grid: { fileSize: 4000, chunkSize: 1000 },
+      parallel: 1,
+      hasher: nodeSha256.incremental(),
+      beforeLastSend: async () => void (declared = true),
+      send: async () => 'stored',
+    });
+    await expect(reading).rejects.toBe(unreadable);
+    expect(declared).toBe(false);
+  });
+
   it('rejects with an AbortError when the caller aborts', async () => {
     const { source } = watchedSource();
     const controller = new AbortController();

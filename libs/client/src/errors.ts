@@ -60,6 +60,12 @@ export class ChecksumMismatchError extends UploadError {
   }
 }
 
+/**
+ * The source changed while it was being uploaded (a file written to, or cut short): what was
+ * sent mixes old and new bytes, so the session is given up and the store forgets it.
+ */
+export class SourceChangedError extends UploadError {}
+
 /** A request never got an answer (connection refused or cut) after every retry. */
 export class NetworkError extends UploadError {
   constructor(what: string, attempts: number, cause: unknown) {

@@ -119,6 +119,12 @@ export class UploadApi {
     return { incomplete: false, status: this.expectOk(answer, 'complete'), retryAfterMs: answer.retryAfterMs };
   }
 
+  /** Ends the session and removes its stored bytes (`DELETE`); one already gone counts as done. */
+  async abort(uploadId: string, signal?: AbortSignal): Promise<void> {
+    const answer = await this.request<ApiErrorBody>('the abort request', 'DELETE', `/uploads/${encodeURIComponent(uploadId)}`, signal);
+    if (answer.status !== 404 && answer.status !== 410) this.expectOk(answer, 'the abort request');
+  }
+
   /** The upload's webhook events not delivered yet (none when every one was, or webhooks are off). */
   async events(uploadId: string, signal?: AbortSignal): Promise<UndeliveredEvent[]> {
     const answer = await this.request<{ events: UndeliveredEvent[] }>('the events request', 'GET', `/uploads/${encodeURIComponent(uploadId)}/events`, signal);

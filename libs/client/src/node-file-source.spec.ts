@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { SourceChangedError } from './errors';
 import { fileSource } from './node-file-source';
 
 describe('fileSource', () => {
@@ -51,6 +52,18 @@ describe('fileSource', () => {
     const { path, source } = await sourceOf('shrunk.bin');
     await truncate(path, 5000);
     await expect(source.read(4000, 8000)).rejects.toThrow(/ended at byte 5000, before the 8000/);
+    await expect(source.read(4000, 8000)).rejects.toThrow(SourceChangedError);
+    await source.close?.();
+  });
+
+  it('says so when the file was written to since the upload started', async () => {
+    const { path, source } = await sourceOf('written.bin');
+    await source.read(0, 4000);
+    await expect(source.assertUnchanged!()).resolves.toBeUndefined();
+    // Same size, new bytes: only the modification time tells (kernels stamp it at a tick of a few ms).
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    await writeFile(path, randomBytes(content.length));
+    await expect(source.assertUnchanged!()).rejects.toThrow(SourceChangedError);
     await source.close?.();
   });
 });

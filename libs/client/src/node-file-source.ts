@@ -1,11 +1,12 @@
 import { open, stat } from 'node:fs/promises';
 import { basename, resolve } from 'node:path';
+import { SourceChangedError } from './errors';
 import { fingerprintOf, UploadSource } from './source';
 
 /**
- * A file on disk, read at an offset just before each chunk is sent. It is hashed in a first
- * pass: local disk is read far faster than a network uploads, and a declared SHA-256 lets the
- * server itself refuse a file that changed underneath.
+ * A file on disk, read at an offset just before each chunk is sent, and hashed from those same
+ * reads. Its size and modification time, checked again once it has all been read, tell
+ * whether it changed while being uploaded.
  */
 export async function fileSource(path: string): Promise<UploadSource> {
   const absolute = resolve(path);
@@ -25,8 +26,14 @@ export async function fileSource(path: string): Promise<UploadSource> {
     size: info.size,
     name: basename(absolute),
     fingerprint: fingerprintOf('path', absolute, info.size, info.mtimeMs),
-    hashFirst: true,
+    hashFirst: false,
     read: async (start, end, done) => readExactly(await opened(), start, memoryFor(end - start, done)),
+    assertUnchanged: async () => {
+      const now = await (await opened()).stat();
+      if (now.size !== info.size || now.mtimeMs !== info.mtimeMs) {
+        throw new SourceChangedError(`${absolute} changed while being uploaded (it was written to after the upload started): upload it again once it is complete.`);
+      }
+    },
     close: async () => {
       await handle?.close();
       handle = undefined;
@@ -42,7 +49,7 @@ async function readExactly(file: Awaited<ReturnType<typeof open>>, start: number
   while (filled < buffer.length) {
     const { bytesRead } = await file.read(buffer, filled, buffer.length - filled, start + filled);
     // The file shrank since it was measured: its grid no longer fits it.
-    if (bytesRead === 0) throw new Error(`The file ended at byte ${start + filled}, before the ${end} it had when the upload started: it changed while being uploaded.`);
+    if (bytesRead === 0) throw new SourceChangedError(`The file ended at byte ${start + filled}, before the ${end} it had when the upload started: it changed while being uploaded.`);
     filled += bytesRead;
   }
   return buffer;

@@ -1,7 +1,7 @@
 // What both entry points export: everything but the platform's hashing and sources.
 export { DEFAULT_RETRY, backoffDelay, parseRetryAfter, retryDelay } from './backoff';
 export type { RetryPolicy } from './backoff';
-export { ChecksumMismatchError, InvalidUploadError, NetworkError, UploadAbortedError, UploadError, UploadFailedError, UploadSessionError } from './errors';
+export { ChecksumMismatchError, InvalidUploadError, NetworkError, SourceChangedError, UploadAbortedError, UploadError, UploadFailedError, UploadSessionError } from './errors';
 export type { ApiErrorBody } from './errors';
 export { MemoryFingerprintStore } from './fingerprint-store';
 export type { FingerprintStore } from './fingerprint-store';

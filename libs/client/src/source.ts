@@ -17,11 +17,18 @@ export interface UploadSource {
    */
   readonly fingerprint: string | null;
   /**
-   * Whether reading the whole source once before uploading is cheap (memory, local disk): the
-   * SHA-256 is then declared at initiate so the server verifies it; else it is computed while
-   * sending and checked against the server's at the end.
+   * Whether the SHA-256 is computed in a first pass over the source and declared at initiate
+   * (bytes in memory: this also fingerprints them by content). Otherwise it is computed while
+   * the chunks are read for sending and declared before the last one goes out; either way the
+   * server verifies the file against it.
    */
   readonly hashFirst: boolean;
+  /**
+   * Throws when the source is no longer what it was when the upload started (a file written to
+   * since). Called once every chunk went into the hash, before the hash is declared: the bytes
+   * sent are those hashed, so only this can tell a file changed while it was read.
+   */
+  assertUnchanged?(): Promise<void>;
   /**
    * Bytes [start, end). `done`, when given, is what an earlier read answered to the same caller
    * and is no longer used: a source that reads into memory of its own may read into it again

@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
 import { MemoryFingerprintStore, storeKey } from './fingerprint-store';
 import { nodeSha256 } from './node-hashing';
-import { bytesSource, fingerprintOf } from './source';
+import { SourceChangedError } from './errors';
+import { bytesSource, fingerprintOf, UploadSource } from './source';
 import { uploadWith } from './upload';
 
 const CHUNK = 256 * 1024;
@@ -31,9 +32,14 @@ function fakeServer(file: Uint8Array, uploadId: string, received: number[], even
       return answer(200, {});
     }
     if (path.endsWith('/complete')) {
+      const declared = JSON.parse(init.body as string).sha256;
+      if (declared) events.push(`declared ${declared}`);
+      const body = statusBody();
+      if (body.missingChunks.length > 0) return answer(409, { statusCode: 409, code: 'UPLOAD_INCOMPLETE', message: 'chunks missing', ...body });
       completed = true;
       return answer(200, statusBody());
     }
+    if (init.method === 'DELETE') return new Response(null, { status: 204 });
     return answer(200, statusBody());
   }) as typeof fetch;
 }
@@ -69,5 +75,54 @@ describe('upload() onSession', () => {
     await uploadBytes(file, { fetch: fakeServer(file, 'u-old', [0], events), store, events });
     expect(events.slice(0, 3)).toEqual(['GET /uploads/u-old', 'session u-old resumed=true', 'PUT /chunk']);
     expect(events.filter((event) => event === 'PUT /chunk')).toHaveLength(1);
+  });
+});
+
+describe('upload() of a source hashed while it is sent', () => {
+  const file = new Uint8Array(3 * CHUNK + 10).map((_, index) => (index * 7) % 251);
+  const sha256 = createHash('sha256').update(file).digest('hex');
+  // Read like a file on disk: not hashed first, and able to tell whether it changed meanwhile.
+  const streamed = (changed: boolean): UploadSource => ({
+    ...bytesSource(file),
+    name: 'f.bin',
+    hashFirst: false,
+    fingerprint: 'path:f.bin',
+    assertUnchanged: async () => {
+      if (changed) throw new SourceChangedError('f.bin changed while being uploaded.');
+    },
+  });
+  const run = (source: UploadSource, events: string[], received: number[], store: MemoryFingerprintStore, parallel: number) =>
+    uploadWith({ sha256: nodeSha256, toSource: async (input: UploadSource) => input }, source, {
+      endpoint: ENDPOINT,
+      chunkSize: CHUNK,
+      parallel,
+      fetch: fakeServer(file, 'u-1', received, events),
+      fingerprintStore: store,
+    });
+
+  it.each([1, 4])('declares the SHA-256 of every chunk, sent or already stored, before the last chunk goes out (parallel %i)', async (parallel) => {
+    const events: string[] = [];
+    const result = await run(streamed(false), events, [], new MemoryFingerprintStore(), parallel);
+    expect(result.sha256).toBe(sha256);
+    // The last entry is the complete that asks for assembly, declaring the hash again.
+    const sendsAndDeclarations = (log: string[]) => log.filter((event) => event === 'PUT /chunk' || event.startsWith('declared')).slice(0, -1);
+    expect(sendsAndDeclarations(events)).toEqual(['PUT /chunk', 'PUT /chunk', 'PUT /chunk', `declared ${sha256}`, 'PUT /chunk']);
+
+    // Resumed with chunks 0 and 3 stored: 3 is read and hashed, never sent, and 2 waits for it.
+    const store = new MemoryFingerprintStore();
+    await store.set(storeKey(ENDPOINT, 'path:f.bin'), 'u-1');
+    const resumed: string[] = [];
+    await run(streamed(false), resumed, [0, 3], store, parallel);
+    expect(sendsAndDeclarations(resumed)).toEqual(['PUT /chunk', `declared ${sha256}`, 'PUT /chunk']);
+  });
+
+  it('gives up a session whose source changed: the last chunk stays unsent, the session is aborted and forgotten', async () => {
+    const events: string[] = [];
+    const store = new MemoryFingerprintStore();
+    await expect(run(streamed(true), events, [], store, 2)).rejects.toBeInstanceOf(SourceChangedError);
+    expect(events.filter((event) => event === 'PUT /chunk')).toHaveLength(3);
+    expect(events.some((event) => event.startsWith('declared'))).toBe(false);
+    expect(events.at(-1)).toBe('DELETE /uploads/u-1');
+    expect(await store.get(storeKey(ENDPOINT, 'path:f.bin'))).toBeNull();
   });
 });

@@ -1,7 +1,7 @@
 import { sleep, throwIfAborted } from './abort';
 import { DEFAULT_RETRY, RetryPolicy } from './backoff';
 import { runPass } from './chunk-pass';
-import { ChecksumMismatchError, InvalidUploadError, UploadFailedError, UploadSessionError } from './errors';
+import { ChecksumMismatchError, InvalidUploadError, SourceChangedError, UploadFailedError, UploadSessionError } from './errors';
 import { FingerprintStore, storeKey } from './fingerprint-store';
 import { contentRange, Grid, planPass, totalChunks } from './grid';
 import { contentDigestHeader, IncrementalSha256, Sha256Provider, toHex } from './hashing';
@@ -16,7 +16,7 @@ export interface UploadOptions {
   apiKey?: string;
   /** Bytes per chunk, within [256 KiB, 64 MiB]; the server's default (8 MiB) when unset. A resumed session keeps its own. */
   chunkSize?: number;
-  /** Chunks in flight at once (and so at most in memory); default 4. */
+  /** Chunks in flight at once (and so, give or take one, in memory); default 4. */
   parallel?: number;
   signal?: AbortSignal;
   onProgress?: (progress: UploadProgress) => void;
@@ -139,9 +139,22 @@ class UploadRun {
     const progress = new ProgressTracker(this.source.size, session.grid.fileSize === 0 ? 0 : totalChunks(session.grid), this.options.onProgress);
     progress.reset(session.status.receivedBytes, session.status.receivedChunks);
 
-    await this.firstPass(session, progress);
-    const final = await this.settle(session, progress);
+    let final: UploadStatus;
+    try {
+      await this.firstPass(session, progress);
+      final = await this.settle(session, progress);
+    } catch (error) {
+      if (error instanceof SourceChangedError) await this.giveUp(session.uploadId);
+      throw error;
+    }
     return this.conclude(session.uploadId, final);
+  }
+
+  /** Ends a session that can only ever hold a mix of two versions of the source. */
+  private async giveUp(uploadId: string): Promise<void> {
+    if (this.storeKey) await this.options.fingerprintStore!.remove(this.storeKey);
+    // Best effort: a session left behind expires anyway.
+    await this.api.abort(uploadId, this.signal).catch(() => undefined);
   }
 
   /** The store's key for this source, or null when it cannot resume. */
@@ -199,22 +212,35 @@ class UploadRun {
 
   /**
    * Sends what the session lacks while, if the whole-file hash is still unknown, reading every
-   * chunk in order to compute it.
+   * chunk in order to compute it. The hash is then declared before the last chunk goes out, so
+   * the server verifies the file against it, as it does a hash declared at initiate.
    */
   private async firstPass(session: Session, progress: ProgressTracker): Promise<void> {
     const hasher = this.sha256 === undefined ? this.hashes.incremental() : undefined;
     const total = totalChunks(session.grid);
     const toSend = session.status.status === 'uploading' ? (session.resumed ? session.status.missingChunks : range(total)) : [];
-    await this.sendPass(session, planPass(total, toSend, hasher !== undefined), progress, hasher);
-    if (hasher) this.sha256 = toHex(hasher.digest());
+    const declare = async () => {
+      await this.finishHash(hasher!);
+      await this.api.complete(session.uploadId, this.sha256, this.signal);
+    };
+    await this.sendPass(session, planPass(total, toSend, hasher !== undefined), progress, hasher, hasher && declare);
+    // Nothing was sent, so nothing declared it yet: settle() does.
+    if (hasher && this.sha256 === undefined) await this.finishHash(hasher);
   }
 
-  private sendPass(session: Session, steps: ReturnType<typeof planPass>, progress: ProgressTracker, hasher?: IncrementalSha256) {
+  /** The whole-file hash, once every chunk went through `hasher`, of a source that did not change meanwhile. */
+  private async finishHash(hasher: IncrementalSha256): Promise<void> {
+    await this.source.assertUnchanged?.();
+    this.sha256 = toHex(hasher.digest());
+  }
+
+  private sendPass(session: Session, steps: ReturnType<typeof planPass>, progress: ProgressTracker, hasher?: IncrementalSha256, beforeLastSend?: () => Promise<void>) {
     return runPass(steps, {
       source: this.source,
       grid: session.grid,
       parallel: this.settings.parallel,
       hasher,
+      beforeLastSend,
       signal: this.signal,
       send: async (index, bytes, signal) => {
         const digest = contentDigestHeader(await this.hashes.digest(bytes));
