@@ -84,7 +84,7 @@ export class TusController {
   @ApiAnswersHead()
   @ApiOperation({
     summary: 'tus: the durable offset (HEAD); the file (GET)',
-    description: 'HEAD answers Upload-Offset (the durable bytes from 0 on: resume from there), Upload-Length, Upload-Metadata and, while unfinished, Upload-Expires. GET redirects to the download of a completed upload.',
+    description: 'HEAD answers Upload-Offset (the durable bytes from 0 on: resume from there; for a final upload only once completed), Upload-Length, Upload-Metadata, Upload-Concat for a partial or final upload and, while unfinished, Upload-Expires. GET redirects to the download of a completed upload.',
   })
   @ApiUploadIdParam()
   @ApiHeaders([TUS_RESUMABLE])
@@ -99,6 +99,7 @@ export class TusController {
     assertTusResumable(header(request, 'tus-resumable'));
     const { session, offset } = await this.tus.head(uploadId, caller);
     this.describe(response, session, offset);
+    if (session.tusConcat !== null) response.setHeader('Upload-Concat', session.tusConcat);
     response.setHeader('Upload-Length', String(session.fileSize));
     response.setHeader('Upload-Metadata', formatUploadMetadata(session));
     response.setHeader('Cache-Control', 'no-store');
@@ -109,7 +110,7 @@ export class TusController {
   @ApiOperation({
     summary: 'tus: append bytes',
     description:
-      'Any length; the body is cut at the upload’s chunk grid and each chunk counts once durable and recorded. Bytes past the last whole chunk are not kept: the answer’s Upload-Offset says where to continue. The PATCH that completes the upload waits up to COMPLETE_WAIT for its verification.',
+      'Any length; the body is cut at the upload’s chunk grid and each chunk counts once durable and recorded. The answer’s Upload-Offset counts durable bytes only (bytes of an unfinished chunk count where the storage keeps them): continue from there. The PATCH that completes the upload waits up to COMPLETE_WAIT for its verification. A final upload (Upload-Concat: final) takes no PATCH: 403.',
   })
   @ApiUploadIdParam()
   @ApiHeaders([TUS_RESUMABLE, UPLOAD_OFFSET, UPLOAD_CHECKSUM])
@@ -131,6 +132,7 @@ export class TusController {
     'UPLOAD_EXPIRED',
     'UPLOAD_ABORTED',
     'UPLOAD_FAILED',
+    'UPLOAD_IS_FINAL',
     'REQUEST_TIMEOUT',
     'INSUFFICIENT_STORAGE',
   )
@@ -165,9 +167,9 @@ export class TusController {
     };
   }
 
-  /** Upload-Offset, and Upload-Expires while the upload still takes bytes. */
-  private describe(response: Response, session: UploadSession, offset: number): void {
-    response.setHeader('Upload-Offset', String(offset));
+  /** Upload-Offset (when there is one), and Upload-Expires while the upload still takes bytes. */
+  private describe(response: Response, session: UploadSession, offset: number | null): void {
+    if (offset !== null) response.setHeader('Upload-Offset', String(offset));
     if (session.status === 'uploading') response.setHeader('Upload-Expires', session.expiresAt.toUTCString());
   }
 }
