@@ -142,6 +142,8 @@ describe('the tus 1.0 protocol at /files/', () => {
     ['+5', 'Upload-Offset'],
     ['1e3', 'Upload-Offset'],
     ['9007199254740992', 'Upload-Offset'],
+    ['99999999999999999999', 'Upload-Offset'],
+    ['0x10', 'Upload-Offset'],
     ['', 'Upload-Offset'],
   ])('refuses Upload-Offset %p with 400 and records nothing', async (value, field) => {
     const id = await create(2 * CHUNK);
