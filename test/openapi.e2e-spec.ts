@@ -81,17 +81,76 @@ const CONTRACT: Record<string, Record<number, string[]>> = {
     410: ['UPLOAD_EXPIRED'],
     503: ['SERVICE_UNAVAILABLE'],
   },
+  // tus 1.0 at /files/ (the contract's tus section; errors keep the JSON body with their code).
+  'OPTIONS /files': { 204: [] },
+  'POST /files': {
+    201: [],
+    400: ['VALIDATION_FAILED'],
+    401: ['UNAUTHORIZED'],
+    403: ['UPLOAD_IS_FINAL'],
+    408: ['REQUEST_TIMEOUT'],
+    409: ['UPLOAD_OFFSET_MISMATCH'],
+    410: ['UPLOAD_FAILED'],
+    412: ['TUS_VERSION_UNSUPPORTED'],
+    413: ['FILE_TOO_LARGE', 'CHUNK_TOO_LARGE'],
+    415: ['UNSUPPORTED_MEDIA_TYPE'],
+    429: ['RATE_LIMITED'],
+    460: ['UPLOAD_CHECKSUM_MISMATCH'],
+    503: ['SERVICE_UNAVAILABLE'],
+    507: ['INSUFFICIENT_STORAGE'],
+  },
+  // HEAD is tus's offset query; a GET of the upload's URL redirects to its download.
+  'GET /files/{uploadId}': {
+    200: [],
+    307: [],
+    400: ['INVALID_UPLOAD_ID'],
+    401: ['UNAUTHORIZED'],
+    404: ['UPLOAD_NOT_FOUND'],
+    410: ['UPLOAD_EXPIRED', 'UPLOAD_ABORTED', 'UPLOAD_FAILED'],
+    412: ['TUS_VERSION_UNSUPPORTED'],
+    503: ['SERVICE_UNAVAILABLE'],
+  },
+  'PATCH /files/{uploadId}': {
+    204: [],
+    400: ['VALIDATION_FAILED', 'INVALID_UPLOAD_ID'],
+    401: ['UNAUTHORIZED'],
+    403: ['UPLOAD_IS_FINAL'],
+    404: ['UPLOAD_NOT_FOUND'],
+    408: ['REQUEST_TIMEOUT'],
+    409: ['UPLOAD_OFFSET_MISMATCH', 'UPLOAD_NOT_ACCEPTING', 'CHUNK_CONFLICT', 'CHUNK_IN_PROGRESS'],
+    410: ['UPLOAD_EXPIRED', 'UPLOAD_ABORTED', 'UPLOAD_FAILED'],
+    412: ['TUS_VERSION_UNSUPPORTED'],
+    413: ['CHUNK_TOO_LARGE'],
+    415: ['UNSUPPORTED_MEDIA_TYPE'],
+    423: ['UPLOAD_IN_PROGRESS'],
+    460: ['UPLOAD_CHECKSUM_MISMATCH'],
+    503: ['SERVICE_UNAVAILABLE'],
+    507: ['INSUFFICIENT_STORAGE'],
+  },
+  'DELETE /files/{uploadId}': {
+    204: [],
+    400: ['INVALID_UPLOAD_ID'],
+    401: ['UNAUTHORIZED'],
+    404: ['UPLOAD_NOT_FOUND'],
+    410: ['UPLOAD_EXPIRED'],
+    412: ['TUS_VERSION_UNSUPPORTED'],
+    503: ['SERVICE_UNAVAILABLE'],
+  },
   'GET /health/live': { 200: [] },
   'GET /health/ready': { 200: [], 503: ['SERVICE_UNAVAILABLE'] },
 };
 // HEAD on the file is GET without a body: the same statuses, but no body to carry a code.
-CONTRACT[DOWNLOAD_ROUTE.replace('GET', 'HEAD')] = Object.fromEntries(Object.keys(CONTRACT[DOWNLOAD_ROUTE]).map((status) => [status, []]));
+for (const route of [DOWNLOAD_ROUTE, 'GET /files/{uploadId}']) CONTRACT[route.replace('GET', 'HEAD')] = Object.fromEntries(Object.keys(CONTRACT[route]).map((status) => [status, []]));
 
 /** Where the contract says a response carries a header: route → status → header names. */
 const RESPONSE_HEADERS: Record<string, Record<number, string[]>> = {
   [INITIATE_ROUTE]: { 200: ['Location'], 201: ['Location'], 429: ['Retry-After'], 503: ['Retry-After'], 507: ['Retry-After'] },
   [CHUNK_ROUTE]: { 409: ['Retry-After'], 503: ['Retry-After'], 507: ['Retry-After'] },
   'POST /resumable-upload/uploads/{uploadId}/complete': { 202: ['Retry-After'] },
+  'OPTIONS /files': { 204: ['Tus-Version', 'Tus-Max-Size', 'Tus-Extension', 'Tus-Checksum-Algorithm'] },
+  'POST /files': { 201: ['Location', 'Upload-Offset', 'Upload-Expires'], 429: ['Retry-After'] },
+  'HEAD /files/{uploadId}': { 200: ['Upload-Offset', 'Upload-Length', 'Upload-Metadata', 'Upload-Concat', 'Upload-Expires', 'Cache-Control'] },
+  'PATCH /files/{uploadId}': { 204: ['Upload-Offset', 'Upload-Expires'], 423: ['Retry-After'] },
   [DOWNLOAD_ROUTE]: {
     200: ['Content-Length', 'Content-Type', 'Content-Disposition', 'ETag', 'Accept-Ranges'],
     206: ['Content-Length', 'Content-Type', 'Content-Disposition', 'ETag', 'Content-Range'],
@@ -339,6 +398,17 @@ describe('OpenAPI document and Swagger UI', () => {
     // A HEAD answer never has a body.
     const head = operations(document).get(DOWNLOAD_ROUTE.replace('GET', 'HEAD'))!;
     expect(Object.values<Json>(head.responses).filter((response) => response.content)).toEqual([]);
+  });
+
+  it('documents the tus request headers, and tus discovery as public', () => {
+    const create = operations(document).get('POST /files')!;
+    for (const name of ['Upload-Length', 'Upload-Metadata', 'Upload-Checksum', 'Upload-Concat']) expect(parameter(create, 'header', name)).toMatchObject({ required: false });
+    expect(parameter(create, 'header', 'Tus-Resumable')).toMatchObject({ required: true });
+    const patch = operations(document).get('PATCH /files/{uploadId}')!;
+    expect(parameter(patch, 'header', 'Upload-Offset')).toMatchObject({ required: true });
+    expect(parameter(patch, 'header', 'Upload-Checksum')).toMatchObject({ required: false });
+    expect(Object.keys(patch.requestBody.content)).toEqual(['application/offset+octet-stream']);
+    expect(operations(document).get('OPTIONS /files')!.security).toEqual([]);
   });
 
   it('declares the API key as an HTTP bearer scheme, required by default and only enforced with API_KEYS', () => {

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { expectError } from './support/expect-error';
 import { recordedHashes } from './support/faults';
+import { eventually } from './support/processes';
 import { RawResponse, rawRequest, randomFile, recordedChunks, sha256, useStack } from './support/upload-client';
 
 const KiB = 1024;
@@ -141,12 +142,30 @@ describe('the tus 1.0 protocol at /files/', () => {
     ['+5', 'Upload-Offset'],
     ['1e3', 'Upload-Offset'],
     ['9007199254740992', 'Upload-Offset'],
+    ['99999999999999999999', 'Upload-Offset'],
+    ['0x10', 'Upload-Offset'],
     ['', 'Upload-Offset'],
   ])('refuses Upload-Offset %p with 400 and records nothing', async (value, field) => {
     const id = await create(2 * CHUNK);
     const response = await patch(id, value, randomFile(CHUNK));
     expectTusError(response, 400, 'VALIDATION_FAILED', new RegExp(field));
     expect(await recordedChunks(ctx.stack, id)).toEqual([]);
+  });
+
+  it('refuses a PATCH without Upload-Offset, or with an Upload-Checksum it cannot use, with 400 and records nothing', async () => {
+    const id = await create(2 * CHUNK);
+    const chunk = randomFile(CHUNK);
+    expectTusError(await send('PATCH', `/files/${id}`, { ...PATCH_HEADERS, 'content-length': String(chunk.length) }, chunk), 400, 'VALIDATION_FAILED', /Upload-Offset is required/);
+    for (const [checksum, message] of [
+      [`crc32 ${base64('abcd')}`, /algorithm this server does not offer/],
+      ['sha1 not*base64', /sha1 <base64/],
+      [`sha256 ${createHash('sha1').update(chunk).digest('base64')}`, /32-byte digest/],
+      ['sha1', /sha1 <base64/],
+    ] as const) {
+      expectTusError(await patch(id, 0, chunk, { 'upload-checksum': checksum }), 400, 'VALIDATION_FAILED', message);
+    }
+    expect(await recordedChunks(ctx.stack, id)).toEqual([]);
+    expect((await send('HEAD', `/files/${id}`, TUS)).headers.get('upload-offset')).toBe('0');
   });
 
   it.each([
@@ -198,13 +217,29 @@ describe('the tus 1.0 protocol at /files/', () => {
       expect(response.status).toBe(201);
       ids.push(response.headers.get('location')!.split('/').pop()!);
     }
-    const final = await send('POST', '/files/', { ...TUS, 'upload-concat': `final;${ctx.stack.url(`/files/${ids[0]}`)} /files/${ids[1]}`, 'upload-metadata': `filename ${base64('whole.bin')}` });
+    for (const [index, part] of [first, second].entries()) {
+      const head = await send('HEAD', `/files/${ids[index]}`, TUS);
+      expect([head.status, head.headers.get('upload-concat'), head.headers.get('upload-offset')]).toEqual([200, 'partial', String(part.length)]);
+    }
+    const concat = `final;${ctx.stack.url(`/files/${ids[0]}`)} /files/${ids[1]}`;
+    const final = await send('POST', '/files/', { ...TUS, 'upload-concat': concat, 'upload-metadata': `filename ${base64('whole.bin')}` });
     expect(final.status).toBe(201);
     const whole = Buffer.concat([first, second]);
     expect(final.headers.get('upload-offset')).toBe(String(whole.length));
     const id = final.headers.get('location')!.split('/').pop()!;
     expect((await ctx.client.status(id)).body).toMatchObject({ status: 'completed', fileName: 'whole.bin', fileSize: whole.length, sha256: sha256(whole) });
     expect((await ctx.client.download(id)).data.equals(whole)).toBe(true);
+
+    // HEAD echoes Upload-Concat as created; a completed final upload has its offset, equal to its length.
+    const head = await send('HEAD', `/files/${id}`, TUS);
+    expect([head.headers.get('upload-concat'), head.headers.get('upload-offset'), head.headers.get('upload-length')]).toEqual([concat, String(whole.length), String(whole.length)]);
+    // A final upload takes no PATCH (tus concatenation: 403), and nothing of it or its partial uploads changes.
+    const recorded = await recordedHashes(ctx.stack, id);
+    expectTusError(await patch(id, whole.length, Buffer.from('more')), 403, 'UPLOAD_IS_FINAL', /partial uploads/);
+    expectTusError(await patch(id, 0, whole.subarray(0, CHUNK)), 403, 'UPLOAD_IS_FINAL');
+    expect(await recordedHashes(ctx.stack, id)).toEqual(recorded);
+    expect((await ctx.client.status(id)).body).toMatchObject({ status: 'completed', sha256: sha256(whole) });
+    expect((await ctx.client.download(ids[1])).data.equals(second)).toBe(true);
   });
 
   it('refuses a final upload that names unknown or unfinished uploads, or is malformed, and creates nothing', async () => {
@@ -219,6 +254,18 @@ describe('the tus 1.0 protocol at /files/', () => {
     ] as const) {
       expectTusError(await send('POST', '/files/', { ...TUS, 'upload-concat': value }), 400, 'VALIDATION_FAILED', message);
     }
+    expect((await ctx.stack.db.query('SELECT count(*)::int AS n FROM uploads')).rows[0].n).toBe(before.rows[0].n);
+  });
+
+  it('refuses a final upload whose partial uploads add up to more than Tus-Max-Size with 413, and creates nothing', async () => {
+    const part = randomFile(1024 * KiB);
+    const created = await send('POST', '/files/', { ...PATCH_HEADERS, 'upload-length': String(part.length), 'upload-concat': 'partial', 'content-length': String(part.length) }, part);
+    const id = created.headers.get('location')!.split('/').pop()!;
+    await eventually(async () => ((await ctx.client.status(id)).body.status === 'completed' ? true : undefined), 'the partial upload to complete');
+    const before = await ctx.stack.db.query('SELECT count(*)::int AS n FROM uploads');
+    // The same partial upload may be named again and again; 65 times 1 MiB is over the 64 MiB maximum.
+    const concat = `final;${Array.from({ length: MAX_FILE_SIZE / part.length + 1 }, () => `/files/${id}`).join(' ')}`;
+    expectTusError(await send('POST', '/files/', { ...TUS, 'upload-concat': concat }), 413, 'FILE_TOO_LARGE', /Tus-Max-Size/);
     expect((await ctx.stack.db.query('SELECT count(*)::int AS n FROM uploads')).rows[0].n).toBe(before.rows[0].n);
   });
 
@@ -254,6 +301,40 @@ describe('the tus 1.0 protocol at /files/', () => {
     const response = await patch(id, 0, Buffer.alloc(0));
     expect(response.status).toBe(204);
     expect(response.headers.get('upload-offset')).toBe('0');
+  });
+});
+
+describe('a tus final upload before its verification', () => {
+  const ctx = useStack({ workers: 0, env: { DEFAULT_CHUNK_SIZE: String(CHUNK), COMPLETE_WAIT: '0' } });
+
+  it('has no Upload-Offset on HEAD until completed, and refuses PATCHes meanwhile with 403', async () => {
+    const part = randomFile(CHUNK + 10);
+    const created = await rawRequest(ctx.stack, 'POST', '/files/', { headers: { ...PATCH_HEADERS, 'upload-length': String(part.length), 'upload-concat': 'partial', 'content-length': String(part.length) }, body: part });
+    expect(created.status).toBe(201);
+    const partial = created.headers.get('location')!.split('/').pop()!;
+    // Only a completed upload can be concatenated: a worker verifies the partial one, then stops.
+    const worker = await ctx.stack.startWorker();
+    await eventually(async () => ((await ctx.client.status(partial)).body.status === 'completed' ? true : undefined), 'the partial upload to complete');
+    await worker.stop();
+
+    const final = await rawRequest(ctx.stack, 'POST', '/files/', { headers: { ...TUS, 'upload-concat': `final;/files/${partial} /files/${partial}` } });
+    expect(final.status).toBe(201);
+    const id = final.headers.get('location')!.split('/').pop()!;
+    expect((await ctx.client.status(id)).body.status).toBe('assembling');
+    const head = await rawRequest(ctx.stack, 'HEAD', `/files/${id}`, { headers: TUS });
+    expect(head.status).toBe(200);
+    expect(head.headers.get('upload-concat')).toBe(`final;/files/${partial} /files/${partial}`);
+    expect(head.headers.get('upload-length')).toBe(String(2 * part.length));
+    expect(head.headers.has('upload-offset')).toBe(false);
+    const refused = await rawRequest(ctx.stack, 'PATCH', `/files/${id}`, { headers: { ...PATCH_HEADERS, 'upload-offset': '0' }, body: part });
+    expectError(refused, 403, 'UPLOAD_IS_FINAL');
+    expect(refused.headers.get('tus-resumable')).toBe('1.0.0');
+
+    await ctx.stack.startWorker();
+    await eventually(async () => ((await ctx.client.status(id)).body.status === 'completed' ? true : undefined), 'the final upload to complete');
+    const done = await rawRequest(ctx.stack, 'HEAD', `/files/${id}`, { headers: TUS });
+    expect(done.headers.get('upload-offset')).toBe(String(2 * part.length));
+    expect((await ctx.client.download(id)).data.equals(Buffer.concat([part, part]))).toBe(true);
   });
 });
 

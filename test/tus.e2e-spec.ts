@@ -137,8 +137,11 @@ describe('tus-js-client against /files/', () => {
 
   it('refuses to concatenate uploads of another key, as if they did not exist', async () => {
     const theirs = await upload(randomFile(CHUNK), { endpoint: endpoint(), headers: { authorization: `Bearer ${OTHER_KEY}` } }).done;
+    const before = await ctx.stack.db.query('SELECT count(*)::int AS n FROM uploads');
     const response = await rawRequest(ctx.stack, 'POST', '/files/', { headers: { 'tus-resumable': '1.0.0', ...AUTH, 'upload-concat': `final;${theirs}` } });
     expectError(response, 400, 'VALIDATION_FAILED', /no upload of yours/);
+    expect(response.headers.get('location')).toBeNull();
+    expect((await ctx.stack.db.query('SELECT count(*)::int AS n FROM uploads')).rows[0].n).toBe(before.rows[0].n);
   });
 
   it('needs the API key like every route, and hides uploads of other keys', async () => {

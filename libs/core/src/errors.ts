@@ -32,7 +32,8 @@ export type UploadErrorCode =
   | 'UPLOAD_OFFSET_MISMATCH'
   | 'UPLOAD_IN_PROGRESS'
   | 'UPLOAD_CHECKSUM_MISMATCH'
-  | 'UPLOAD_FAILED';
+  | 'UPLOAD_FAILED'
+  | 'UPLOAD_IS_FINAL';
 
 export interface FieldProblem {
   field: string;

@@ -18,6 +18,8 @@ export interface UploadSession {
   totalChunks: number;
   contentType: string | null;
   metadata: Record<string, string>;
+  /** The tus `Upload-Concat` it was created with (`partial` or `final;<urls>`), or null. */
+  tusConcat: string | null;
   /** The whole file's SHA-256: declared by the client until completion, verified after. */
   sha256: string | null;
   status: UploadStatus;

@@ -21,6 +21,7 @@ interface UploadRow {
   total_chunks: number;
   content_type: string | null;
   metadata: Record<string, string>;
+  tus_concat: string | null;
   sha256: string | null;
   status: UploadStatus;
   received_chunks: number;
@@ -43,6 +44,8 @@ function toSession(row: UploadRow): UploadSession {
     totalChunks: row.total_chunks,
     contentType: row.content_type,
     metadata: row.metadata,
+    // Absent from event snapshots written before the column existed.
+    tusConcat: row.tus_concat ?? null,
     sha256: row.sha256,
     status: row.status,
     receivedChunks: row.received_chunks,
@@ -81,8 +84,8 @@ export class PostgresUploadRepository implements UploadRepository {
 
   async create(session: NewUploadSession): Promise<{ session: UploadSession; created: boolean; requestHash: string | null }> {
     const inserted: UploadRow[] = await this.db.query(
-      `INSERT INTO uploads (id, owner_key_hash, file_name, file_size, chunk_size, total_chunks, content_type, metadata, sha256, expires_at, idempotency_key, request_hash)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+      `INSERT INTO uploads (id, owner_key_hash, file_name, file_size, chunk_size, total_chunks, content_type, metadata, sha256, expires_at, idempotency_key, request_hash, tus_concat)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
        ON CONFLICT ((coalesce(owner_key_hash, '')), idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
        RETURNING *`,
       [
@@ -98,6 +101,7 @@ export class PostgresUploadRepository implements UploadRepository {
         session.expiresAt,
         session.idempotencyKey,
         session.requestHash,
+        session.tusConcat ?? null,
       ],
     );
     if (inserted.length > 0) return { session: toSession(inserted[0]), created: true, requestHash: inserted[0].request_hash };

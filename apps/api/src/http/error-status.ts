@@ -33,4 +33,6 @@ export const ERROR_STATUS: Record<UploadErrorCode, number> = {
   // tus's checksum extension names this status; it has no name in HTTP.
   UPLOAD_CHECKSUM_MISMATCH: 460,
   UPLOAD_FAILED: 410,
+  // tus's concatenation extension: a final upload takes no PATCH.
+  UPLOAD_IS_FINAL: 403,
 };

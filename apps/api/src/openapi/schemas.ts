@@ -38,6 +38,7 @@ export const ERROR_DESCRIPTIONS: Record<UploadErrorCode, string> = {
   UPLOAD_IN_PROGRESS: 'tus: another PATCH of this upload is under way: retry after Retry-After, from the offset HEAD reports.',
   UPLOAD_CHECKSUM_MISMATCH: 'tus: the PATCH body does not match its Upload-Checksum; nothing of that PATCH counts.',
   UPLOAD_FAILED: 'tus: the upload failed its verification (`error`) and takes nothing more: start a new upload.',
+  UPLOAD_IS_FINAL: 'tus: a PATCH of a final upload (`Upload-Concat: final;…`), whose bytes are its partial uploads’; nothing was recorded.',
 };
 
 /** Codes whose answer carries a Retry-After header. */

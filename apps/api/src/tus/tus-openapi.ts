@@ -46,9 +46,10 @@ export const CREATED_HEADERS: Record<string, HeaderObject> = {
 export const PATCHED_HEADERS: Record<string, HeaderObject> = { 'Upload-Offset': OFFSET, 'Upload-Expires': EXPIRES };
 
 export const HEAD_HEADERS: Record<string, HeaderObject> = {
-  'Upload-Offset': OFFSET,
+  'Upload-Offset': { ...OFFSET, description: `${OFFSET.description} Left out for a final upload until its concatenation is completed.` },
   'Upload-Length': { description: 'The file size.', schema: { type: 'integer', minimum: 0 } },
   'Upload-Metadata': { description: 'The file name, type and metadata, as tus metadata.', schema: { type: 'string' } },
+  'Upload-Concat': { description: 'For a partial or final upload: `partial`, or `final;` and the URLs it was created with.', schema: { type: 'string' } },
   'Upload-Expires': EXPIRES,
   'Cache-Control': { schema: { type: 'string', enum: ['no-store'] } },
 };

@@ -12,6 +12,8 @@ import { ROUTE_PREFIX } from '../uploads/upload-views';
 import { TUS_ROUTE } from './tus-headers.middleware';
 import { CREATED_HEADERS, DISCOVERY_HEADERS, HEAD_HEADERS, PATCHED_HEADERS, TUS_RESUMABLE, UPLOAD_CHECKSUM, UPLOAD_CONCAT, UPLOAD_LENGTH, UPLOAD_METADATA, UPLOAD_OFFSET } from './tus-openapi';
 
+/** What every tus route but OPTIONS (public, and version-free as tus says) may answer. */
+const TUS_ERRORS = ['UNAUTHORIZED', 'SERVICE_UNAVAILABLE', 'TUS_VERSION_UNSUPPORTED'] as const;
 const PATCH_BODY = { description: 'The bytes from Upload-Offset on, streamed.', schema: { type: 'string', format: 'binary' } };
 
 /** The declared Content-Length, or null for a chunked body. */
@@ -28,7 +30,6 @@ function header(request: Request, name: string): string | undefined {
 /** tus 1.0 at /files/: the same uploads as the chunk API, through the tus protocol (TusService). */
 @Controller(TUS_ROUTE)
 @ApiTags('tus')
-@ApiErrors('UNAUTHORIZED', 'SERVICE_UNAVAILABLE', 'TUS_VERSION_UNSUPPORTED')
 export class TusController {
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -54,7 +55,21 @@ export class TusController {
   @ApiConsumes('application/offset+octet-stream')
   @ApiBody({ ...PATCH_BODY, required: false })
   @ApiCreatedResponse({ description: 'Created; Upload-Offset counts the durable bytes of a body sent with it.', headers: CREATED_HEADERS })
-  @ApiErrors('VALIDATION_FAILED', 'FILE_TOO_LARGE', 'RATE_LIMITED', 'INSUFFICIENT_STORAGE', 'UPLOAD_CHECKSUM_MISMATCH', 'UNSUPPORTED_MEDIA_TYPE')
+  // With a body, the errors of its first PATCH too.
+  @ApiErrors(
+    ...TUS_ERRORS,
+    'VALIDATION_FAILED',
+    'FILE_TOO_LARGE',
+    'CHUNK_TOO_LARGE',
+    'RATE_LIMITED',
+    'INSUFFICIENT_STORAGE',
+    'UPLOAD_CHECKSUM_MISMATCH',
+    'UNSUPPORTED_MEDIA_TYPE',
+    'UPLOAD_OFFSET_MISMATCH',
+    'UPLOAD_FAILED',
+    'UPLOAD_IS_FINAL',
+    'REQUEST_TIMEOUT',
+  )
   async create(@Req() request: Request, @Res() response: Response, @CurrentCaller() caller: Caller): Promise<void> {
     assertTusResumable(header(request, 'tus-resumable'));
     const session = await this.tus.create({
@@ -84,13 +99,13 @@ export class TusController {
   @ApiAnswersHead()
   @ApiOperation({
     summary: 'tus: the durable offset (HEAD); the file (GET)',
-    description: 'HEAD answers Upload-Offset (the durable bytes from 0 on: resume from there), Upload-Length, Upload-Metadata and, while unfinished, Upload-Expires. GET redirects to the download of a completed upload.',
+    description: 'HEAD answers Upload-Offset (the durable bytes from 0 on: resume from there; for a final upload only once completed), Upload-Length, Upload-Metadata, Upload-Concat for a partial or final upload and, while unfinished, Upload-Expires. GET redirects to the download of a completed upload.',
   })
   @ApiUploadIdParam()
   @ApiHeaders([TUS_RESUMABLE])
   @ApiOkResponse({ description: 'HEAD: the upload’s offset and length.', headers: HEAD_HEADERS })
   @ApiResponse({ status: 307, description: 'GET: the download route of this upload.', headers: { Location: { schema: { type: 'string', format: 'uri' } } } })
-  @ApiErrors('INVALID_UPLOAD_ID', 'UPLOAD_NOT_FOUND', 'UPLOAD_EXPIRED', 'UPLOAD_ABORTED', 'UPLOAD_FAILED')
+  @ApiErrors(...TUS_ERRORS, 'INVALID_UPLOAD_ID', 'UPLOAD_NOT_FOUND', 'UPLOAD_EXPIRED', 'UPLOAD_ABORTED', 'UPLOAD_FAILED')
   async head(@Param('uploadId') uploadId: string, @Req() request: Request, @Res() response: Response, @CurrentCaller() caller: Caller): Promise<void> {
     if (request.method !== 'HEAD') {
       response.redirect(307, `${publicBaseUrl(this.config.publicBaseUrl, request)}/${ROUTE_PREFIX}/uploads/${assertUploadId(uploadId)}/file`);
@@ -99,6 +114,7 @@ export class TusController {
     assertTusResumable(header(request, 'tus-resumable'));
     const { session, offset } = await this.tus.head(uploadId, caller);
     this.describe(response, session, offset);
+    if (session.tusConcat !== null) response.setHeader('Upload-Concat', session.tusConcat);
     response.setHeader('Upload-Length', String(session.fileSize));
     response.setHeader('Upload-Metadata', formatUploadMetadata(session));
     response.setHeader('Cache-Control', 'no-store');
@@ -109,7 +125,7 @@ export class TusController {
   @ApiOperation({
     summary: 'tus: append bytes',
     description:
-      'Any length; the body is cut at the upload’s chunk grid and each chunk counts once durable and recorded. Bytes past the last whole chunk are not kept: the answer’s Upload-Offset says where to continue. The PATCH that completes the upload waits up to COMPLETE_WAIT for its verification.',
+      'Any length; the body is cut at the upload’s chunk grid and each chunk counts once durable and recorded. The answer’s Upload-Offset counts durable bytes only (bytes of an unfinished chunk count where the storage keeps them): continue from there. The PATCH that completes the upload waits up to COMPLETE_WAIT for its verification. A final upload (Upload-Concat: final) takes no PATCH: 403.',
   })
   @ApiUploadIdParam()
   @ApiHeaders([TUS_RESUMABLE, UPLOAD_OFFSET, UPLOAD_CHECKSUM])
@@ -117,6 +133,7 @@ export class TusController {
   @ApiBody(PATCH_BODY)
   @ApiNoContentResponse({ description: 'Stored; Upload-Offset is the new durable offset.', headers: PATCHED_HEADERS })
   @ApiErrors(
+    ...TUS_ERRORS,
     'VALIDATION_FAILED',
     'INVALID_UPLOAD_ID',
     'UNSUPPORTED_MEDIA_TYPE',
@@ -131,6 +148,7 @@ export class TusController {
     'UPLOAD_EXPIRED',
     'UPLOAD_ABORTED',
     'UPLOAD_FAILED',
+    'UPLOAD_IS_FINAL',
     'REQUEST_TIMEOUT',
     'INSUFFICIENT_STORAGE',
   )
@@ -147,7 +165,7 @@ export class TusController {
   @ApiUploadIdParam()
   @ApiHeaders([TUS_RESUMABLE])
   @ApiNoContentResponse({ description: 'Terminated.' })
-  @ApiErrors('INVALID_UPLOAD_ID', 'UPLOAD_NOT_FOUND', 'UPLOAD_EXPIRED')
+  @ApiErrors(...TUS_ERRORS, 'INVALID_UPLOAD_ID', 'UPLOAD_NOT_FOUND', 'UPLOAD_EXPIRED')
   async terminate(@Param('uploadId') uploadId: string, @Req() request: Request, @CurrentCaller() caller: Caller): Promise<void> {
     assertTusResumable(header(request, 'tus-resumable'));
     await this.tus.terminate(uploadId, caller);
@@ -165,9 +183,9 @@ export class TusController {
     };
   }
 
-  /** Upload-Offset, and Upload-Expires while the upload still takes bytes. */
-  private describe(response: Response, session: UploadSession, offset: number): void {
-    response.setHeader('Upload-Offset', String(offset));
+  /** Upload-Offset (when there is one), and Upload-Expires while the upload still takes bytes. */
+  private describe(response: Response, session: UploadSession, offset: number | null): void {
+    if (offset !== null) response.setHeader('Upload-Offset', String(offset));
     if (session.status === 'uploading') response.setHeader('Upload-Expires', session.expiresAt.toUTCString());
   }
 }

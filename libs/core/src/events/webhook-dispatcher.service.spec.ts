@@ -15,7 +15,7 @@ class InMemoryOutbox implements UploadEventOutbox {
 
   add(event: Partial<UploadEvent> = {}): UploadEvent {
     const upload: UploadSession = {
-      id: 'Xq3vT9pL0aZbR7wE2mN5cA', ownerKeyHash: null, fileName: 'a.bin', fileSize: 10, chunkSize: 262144, totalChunks: 1, contentType: null, metadata: {},
+      id: 'Xq3vT9pL0aZbR7wE2mN5cA', ownerKeyHash: null, fileName: 'a.bin', fileSize: 10, chunkSize: 262144, totalChunks: 1, contentType: null, metadata: {}, tusConcat: null,
       sha256: 'ab'.repeat(32), status: 'completed', receivedChunks: 1, receivedBytes: 10, error: null,
       createdAt: new Date('2026-12-01T10:00:00Z'), updatedAt: new Date('2026-12-01T10:00:01Z'), expiresAt: new Date('2026-12-02T10:00:00Z'), completedAt: new Date('2026-12-01T10:00:01Z'),
     };

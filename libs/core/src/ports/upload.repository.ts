@@ -3,7 +3,9 @@ import { UploadStatus } from '../rules/upload-status';
 
 export const UPLOAD_REPOSITORY = Symbol('UPLOAD_REPOSITORY');
 
-export interface NewUploadSession extends Omit<UploadSession, 'status' | 'receivedChunks' | 'receivedBytes' | 'error' | 'createdAt' | 'updatedAt' | 'completedAt'> {
+export interface NewUploadSession extends Omit<UploadSession, 'status' | 'receivedChunks' | 'receivedBytes' | 'error' | 'createdAt' | 'updatedAt' | 'completedAt' | 'tusConcat'> {
+  /** Null unless the session is a tus partial or final upload. */
+  tusConcat?: string | null;
   idempotencyKey: string | null;
   /** Hash of the initiate body, to tell a true repeat from a reused key. */
   requestHash: string | null;

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { ValidationFailedError } from '../errors';
-import { formatUploadMetadata, parseTusInteger, parseUploadChecksum, parseUploadConcat, parseUploadMetadata, uploadIdOfUrl } from './tus-headers';
+import { formatUploadConcat, formatUploadMetadata, isFinalUpload, parseTusInteger, parseUploadChecksum, parseUploadConcat, parseUploadMetadata, uploadIdOfUrl } from './tus-headers';
 
 const ID = 'AbCdEfGhIjKlMnOpQrStUv';
 const b64 = (text: string) => Buffer.from(text).toString('base64');
@@ -92,7 +92,7 @@ describe('parseUploadConcat', () => {
 
   it('takes final with paths and full URLs', () => {
     const other = 'ZyXwVuTsRqPoNmLkJiHgFe';
-    expect(parseUploadConcat(`final;/files/${ID} https://uploads.example.com/files/${other}/`)).toEqual({ kind: 'final', uploadIds: [ID, other] });
+    expect(parseUploadConcat(`final;/files/${ID} https://uploads.example.com/files/${other}/`)).toEqual({ kind: 'final', uploadIds: [ID, other], urls: [`/files/${ID}`, `https://uploads.example.com/files/${other}/`] });
   });
 
   it.each([
@@ -101,6 +101,17 @@ describe('parseUploadConcat', () => {
     ['a URL that ends in no upload id', 'final;/files/../../etc/passwd'],
   ])('refuses %s', (_, value) => {
     expect(problemOf(() => parseUploadConcat(value)).field).toBe('Upload-Concat');
+  });
+});
+
+describe('formatUploadConcat', () => {
+  it('gives back the value a partial or final upload was created with', () => {
+    const value = `final;/files/${ID} https://uploads.example.com/files/${ID}`;
+    expect(formatUploadConcat(parseUploadConcat(value))).toBe(value);
+    expect(formatUploadConcat(parseUploadConcat(' partial '))).toBe('partial');
+    expect(isFinalUpload({ tusConcat: formatUploadConcat(parseUploadConcat(value)) })).toBe(true);
+    expect(isFinalUpload({ tusConcat: 'partial' })).toBe(false);
+    expect(isFinalUpload({ tusConcat: null })).toBe(false);
   });
 });
 

@@ -101,7 +101,7 @@ export function parseUploadChecksum(value: string): TusChecksum {
   return { algorithm, digest };
 }
 
-export type TusConcat = { kind: 'partial' } | { kind: 'final'; uploadIds: string[] };
+export type TusConcat = { kind: 'partial' } | { kind: 'final'; uploadIds: string[]; urls: string[] };
 
 /** `Upload-Concat`: `partial`, or `final;` and the URLs of the partial uploads, space-separated. */
 export function parseUploadConcat(value: string): TusConcat {
@@ -110,7 +110,17 @@ export function parseUploadConcat(value: string): TusConcat {
   if (!trimmed.startsWith('final;')) throw invalid('Upload-Concat', 'must be "partial" or "final;" followed by the URLs of the partial uploads');
   const urls = trimmed.slice('final;'.length).trim().split(/ +/).filter(Boolean);
   if (urls.length === 0) throw invalid('Upload-Concat', 'must name at least one partial upload after "final;"');
-  return { kind: 'final', uploadIds: urls.map(uploadIdOfUrl) };
+  return { kind: 'final', uploadIds: urls.map(uploadIdOfUrl), urls };
+}
+
+/** The `Upload-Concat` a HEAD echoes: the value the upload was created with, URLs as the client sent them. */
+export function formatUploadConcat(concat: TusConcat): string {
+  return concat.kind === 'partial' ? 'partial' : `final;${concat.urls.join(' ')}`;
+}
+
+/** Whether an upload is a tus final upload, which takes no PATCH: its bytes are its partial uploads'. */
+export function isFinalUpload(session: { tusConcat: string | null }): boolean {
+  return session.tusConcat?.startsWith('final;') ?? false;
 }
 
 /** The upload id a tus URL ends with (`/files/ID` or a full URL); anything else is refused. */

@@ -137,6 +137,21 @@ describe(TusService.name, () => {
     });
   });
 
+  it('tells a partial upload by its HEAD, with its offset', async () => {
+    const { sut } = await setup();
+    const partial = await sut.create({ uploadLength: String(CHUNK), uploadDeferLength: undefined, uploadMetadata: undefined, uploadConcat: 'partial', caller: ANYONE });
+    expect(await sut.head(partial.id, ANYONE)).toMatchObject({ session: { tusConcat: 'partial' }, offset: 0 });
+  });
+
+  it('refuses a PATCH of a final upload and records nothing; its HEAD has no offset while unfinished', async () => {
+    const { services, sut, file } = await setup();
+    const initiate = { fileName: 'final.bin', fileSize: CHUNK, chunkSize: CHUNK };
+    const { session: final } = await services.uploadService.initiate(initiate, ANYONE, null, 'final;/files/Xq3vT9pL0aZbR7wE2mN5cA');
+    await expect(sut.patch(patchOf(final.id, 0, file.subarray(0, CHUNK)))).rejects.toMatchObject({ code: 'UPLOAD_IS_FINAL' });
+    expect(await services.uploads.listChunks(final.id)).toEqual([]);
+    expect(await sut.head(final.id, ANYONE)).toMatchObject({ session: { tusConcat: 'final;/files/Xq3vT9pL0aZbR7wE2mN5cA' }, offset: null });
+  });
+
   describe('on a store that keeps whole parts only', () => {
     /** Like an object store: tagged whole parts, and no chunk beginnings. */
     const wholePartsStorage = () =>

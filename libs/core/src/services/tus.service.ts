@@ -7,7 +7,7 @@ import { UPLOAD_REPOSITORY, UploadRepository } from '../ports/upload.repository'
 import { UPLOAD_STORAGE, UploadStorage, copiesPublishedRanges, keepsChunkBeginnings } from '../ports/upload-storage';
 import { BodySlices } from '../rules/body-slices';
 import { chunkRange } from '../rules/chunk-grid';
-import { TUS_VERSION, TusChecksum, TusMetadata, parseTusInteger, parseUploadChecksum, parseUploadConcat, parseUploadMetadata } from '../rules/tus-headers';
+import { TUS_VERSION, TusChecksum, TusConcat, TusMetadata, formatUploadConcat, isFinalUpload, parseTusInteger, parseUploadChecksum, parseUploadConcat, parseUploadMetadata } from '../rules/tus-headers';
 import { assertAcceptsChunks, assertNotGone } from '../rules/upload-status';
 import { assertUploadId } from '../rules/upload-id';
 import { UploadSession } from '../upload-session';
@@ -49,6 +49,12 @@ export interface TusUpload {
   offset: number;
 }
 
+/** What HEAD tells: no offset for a final upload until its concatenation finished, as tus says. */
+export interface TusHead {
+  session: UploadSession;
+  offset: number | null;
+}
+
 /** Throws unless the request speaks the tus version this service serves. */
 export function assertTusResumable(value: string | undefined): void {
   if (value !== TUS_VERSION) {
@@ -82,22 +88,22 @@ export class TusService {
     }
     const concat = request.uploadConcat === undefined ? null : parseUploadConcat(request.uploadConcat);
     const { fileName, contentType, metadata } = parseUploadMetadata(request.uploadMetadata);
-    if (concat?.kind === 'final') return this.concatenate(concat.uploadIds, { fileName, contentType, metadata }, request.caller);
+    if (concat?.kind === 'final') return this.concatenate(concat.uploadIds, { fileName, contentType, metadata }, request.caller, concat);
 
     // A partial upload is an upload like any other, verified on its own; a final one takes its bytes.
     const fileSize = parseTusInteger('Upload-Length', request.uploadLength);
     if (fileSize > this.config.maxFileSize) {
       throw new UploadError('FILE_TOO_LARGE', `Upload-Length is ${fileSize} bytes, over this server's Tus-Max-Size of ${this.config.maxFileSize} bytes.`, { maxFileSize: this.config.maxFileSize });
     }
-    const session = await this.initiate(fileSize, { fileName, contentType, metadata }, request.caller);
+    const session = await this.initiate(fileSize, { fileName, contentType, metadata }, request.caller, concat);
     // An empty file is whole from the start: no PATCH will ever complete it.
     if (fileSize === 0) return (await this.finish(session)).session;
     return session;
   }
 
-  private async initiate(fileSize: number, { fileName, contentType, metadata }: TusMetadata, caller: Caller): Promise<UploadSession> {
+  private async initiate(fileSize: number, { fileName, contentType, metadata }: TusMetadata, caller: Caller, concat: TusConcat | null): Promise<UploadSession> {
     const initiate = { fileName: fileName ?? UNNAMED_FILE, fileSize, metadata, ...(contentType === null ? {} : { contentType }) };
-    return (await this.uploadService.initiate(initiate, caller, null)).session;
+    return (await this.uploadService.initiate(initiate, caller, null, concat === null ? null : formatUploadConcat(concat))).session;
   }
 
   /**
@@ -106,7 +112,7 @@ export class TusService {
    * path like a PATCH, so the result is stored, recorded and verified like any upload; the
    * answer waits for that, as the last PATCH of an upload does.
    */
-  private async concatenate(uploadIds: string[], described: TusMetadata, caller: Caller): Promise<UploadSession> {
+  private async concatenate(uploadIds: string[], described: TusMetadata, caller: Caller, concat: TusConcat): Promise<UploadSession> {
     if (uploadIds.length > MAX_CONCATENATED) {
       throw new ValidationFailedError([{ field: 'Upload-Concat', message: `names ${uploadIds.length} uploads: at most ${MAX_CONCATENATED} may be concatenated` }]);
     }
@@ -127,7 +133,7 @@ export class TusService {
     if (fileSize > this.config.maxFileSize) {
       throw new UploadError('FILE_TOO_LARGE', `The uploads named add up to ${fileSize} bytes, over this server's Tus-Max-Size of ${this.config.maxFileSize} bytes.`, { maxFileSize: this.config.maxFileSize });
     }
-    const session = await this.initiate(fileSize, described, caller);
+    const session = await this.initiate(fileSize, described, caller, concat);
     if (fileSize === 0) return (await this.finish(session)).session;
     if (copiesPublishedRanges(this.storage)) return (await this.concatenateInStore(session, parts, caller)).session;
     const storage = this.storage;
@@ -135,7 +141,7 @@ export class TusService {
       for (const part of parts) if (part.fileSize > 0) for await (const piece of await storage.readPublished(part.id)) yield piece as Buffer;
     }
     const body = bytesOfParts();
-    const done = await this.patch({ uploadId: session.id, contentType: TUS_PATCH_CONTENT_TYPE, uploadOffset: '0', uploadChecksum: undefined, contentLength: fileSize, body, caller });
+    const done = await this.patch({ uploadId: session.id, contentType: TUS_PATCH_CONTENT_TYPE, uploadOffset: '0', uploadChecksum: undefined, contentLength: fileSize, body, caller }, true);
     return done.session;
   }
 
@@ -188,9 +194,10 @@ export class TusService {
   }
 
   /** `HEAD /files/ID`: the upload and its durable offset. */
-  async head(uploadId: unknown, caller: Caller): Promise<TusUpload> {
+  async head(uploadId: unknown, caller: Caller): Promise<TusHead> {
     const session = await this.uploadService.get(assertUploadId(uploadId), caller);
     this.assertNotEnded(session);
+    if (isFinalUpload(session) && session.status !== 'completed') return { session, offset: null };
     return { session, offset: await this.durableOffset(session) };
   }
 
@@ -198,9 +205,10 @@ export class TusService {
    * `PATCH /files/ID`: appends the body at Upload-Offset, chunk by chunk. Without Upload-Checksum
    * each chunk counts as soon as it is durable, so a PATCH cut off mid-way keeps its whole
    * chunks; with it, the chunks are stored as they come but recorded only once the whole body
-   * matched, so a mismatch leaves nothing of the PATCH counted.
+   * matched, so a mismatch leaves nothing of the PATCH counted. A final upload takes its bytes
+   * from its partial uploads only (`concatenating`): a client's PATCH of it is refused.
    */
-  async patch(request: TusPatch): Promise<TusUpload> {
+  async patch(request: TusPatch, concatenating = false): Promise<TusUpload> {
     const id = assertUploadId(request.uploadId);
     if (mediaType(request.contentType) !== TUS_PATCH_CONTENT_TYPE) {
       throw new UploadError('UNSUPPORTED_MEDIA_TYPE', `A PATCH body must be sent as Content-Type: ${TUS_PATCH_CONTENT_TYPE}.`);
@@ -208,6 +216,9 @@ export class TusService {
     const offset = parseTusInteger('Upload-Offset', request.uploadOffset);
     const checksum = request.uploadChecksum === undefined ? null : parseUploadChecksum(request.uploadChecksum);
     let session = await this.uploadService.get(id, request.caller);
+    if (isFinalUpload(session) && !concatenating) {
+      throw new UploadError('UPLOAD_IS_FINAL', 'This is a final upload (Upload-Concat: final): its bytes are those of its partial uploads and it takes no PATCH; patch the partial uploads instead.');
+    }
     this.assertNotEnded(session);
 
     // One PATCH of an upload at a time, on any replica: the other is told to retry. The chunks'

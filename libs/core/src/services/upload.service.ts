@@ -49,8 +49,9 @@ export class UploadService {
   /**
    * Creates a session and its storage. With an idempotency key, a repeat of the same
    * request returns the first session (`created: false`); the same key with another body is refused.
+   * `tusConcat` marks a tus partial or final upload, as its HEAD answers tell.
    */
-  async initiate(body: unknown, caller: Caller, idempotencyKey: string | null): Promise<{ session: UploadSession; created: boolean }> {
+  async initiate(body: unknown, caller: Caller, idempotencyKey: string | null, tusConcat: string | null = null): Promise<{ session: UploadSession; created: boolean }> {
     if (idempotencyKey !== null && !/^[\x21-\x7e]{1,255}$/.test(idempotencyKey)) {
       throw new ValidationFailedError([{ field: 'Idempotency-Key', message: 'must be 1 to 255 visible ASCII characters' }]);
     }
@@ -72,6 +73,7 @@ export class UploadService {
       totalChunks: totalChunks(request),
       contentType: request.contentType,
       metadata: request.metadata,
+      tusConcat,
       sha256: request.sha256,
       expiresAt: new Date(Date.now() + this.config.uploadTtlMs),
       idempotencyKey,

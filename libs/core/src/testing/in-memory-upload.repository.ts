@@ -33,7 +33,7 @@ export class InMemoryUploadRepository implements UploadRepository {
       if (existing) return { session: toSession(existing), created: false, requestHash: existing.requestHash };
     }
     const now = new Date();
-    const row: SessionRow = { ...copy(session), status: 'uploading', receivedChunks: 0, receivedBytes: 0, error: null, createdAt: now, updatedAt: now, completedAt: null };
+    const row: SessionRow = { ...copy(session), tusConcat: session.tusConcat ?? null, status: 'uploading', receivedChunks: 0, receivedBytes: 0, error: null, createdAt: now, updatedAt: now, completedAt: null };
     this.sessions.set(session.id, row);
     this.chunks.set(session.id, new Map());
     return { session: toSession(row), created: true, requestHash: row.requestHash };

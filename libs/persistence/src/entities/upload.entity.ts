@@ -37,6 +37,9 @@ export class UploadEntity {
   @Column({ type: 'jsonb', default: () => `'{}'` })
   metadata!: Record<string, string>;
 
+  @Column({ name: 'tus_concat', type: 'text', nullable: true })
+  tusConcat!: string | null;
+
   @Column({ type: 'char', length: 64, nullable: true })
   sha256!: string | null;
 
