@@ -27,8 +27,9 @@ export class AssemblyProcessor {
       throw error;
     }
     const elapsedMs = performance.now() - started;
-    this.metrics.recordAssembly(outcome.kind, elapsedMs / 1000, outcome.kind === 'completed' ? outcome.fileSize : 0);
-    this.logger.log(`Assembly of ${uploadId}: ${outcome.kind} in ${Math.round(elapsedMs)} ms`);
+    this.metrics.recordAssembly(outcome.kind, elapsedMs / 1000, outcome.kind === 'completed' ? outcome.fileSize : 0, outcome.kind === 'completed' ? outcome.earlyBytes : 0);
+    const early = outcome.kind === 'completed' && outcome.earlyBytes > 0 ? ` (${outcome.earlyBytes} of ${outcome.fileSize} bytes read before the last chunk arrived)` : '';
+    this.logger.log(`Assembly of ${uploadId}: ${outcome.kind} in ${Math.round(elapsedMs)} ms${early}`);
     if (outcome.kind === 'failed') throw new UnrecoverableError(outcome.reason);
     return outcome;
   }

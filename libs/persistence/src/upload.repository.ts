@@ -177,6 +177,11 @@ export class PostgresUploadRepository implements UploadRepository {
     return rows.map((row) => ({ index: row.chunk_index, sha256: row.sha256, etag: row.etag }));
   }
 
+  async listContestedChunks(uploadId: string): Promise<number[]> {
+    const rows: { chunk_index: number }[] = await this.db.query('SELECT chunk_index FROM upload_chunks WHERE upload_id = $1 AND contested ORDER BY chunk_index', [uploadId]);
+    return rows.map((row) => row.chunk_index);
+  }
+
   async listMissingChunks(uploadId: string, totalChunks: number, limit: number): Promise<number[]> {
     // An anti-join on the primary key: reads only as far as the first `limit` gaps.
     const rows: { chunk_index: number }[] = await this.db.query(
@@ -201,10 +206,10 @@ export class PostgresUploadRepository implements UploadRepository {
          ), claim AS (
            DELETE FROM chunk_claims c USING session
            WHERE c.upload_id = session.id AND c.chunk_index = $2 AND c.fence = $6::bigint
-           RETURNING c.upload_id
+           RETURNING c.upload_id, c.claims
          ), inserted AS (
-           INSERT INTO upload_chunks (upload_id, chunk_index, sha256, size, etag)
-           SELECT upload_id, $2, $3, $4, $7 FROM claim
+           INSERT INTO upload_chunks (upload_id, chunk_index, sha256, size, etag, contested)
+           SELECT upload_id, $2, $3, $4, $7, claims > 1 FROM claim
            ON CONFLICT (upload_id, chunk_index) DO NOTHING
            RETURNING size
          )
@@ -235,6 +240,10 @@ export class PostgresUploadRepository implements UploadRepository {
            DELETE FROM upload_chunks c USING target
            WHERE c.upload_id = target.id AND c.chunk_index = $2 AND c.sha256 = $3
            RETURNING c.size
+         ), marked AS (
+           -- Writers of the forgotten bytes may still write: the chunk's next record is contested.
+           INSERT INTO chunk_claims AS c (upload_id, chunk_index, claims) SELECT $1, $2, 2 FROM deleted
+           ON CONFLICT (upload_id, chunk_index) DO UPDATE SET claims = c.claims + 1
          )
          UPDATE uploads u SET
            received_chunks = u.received_chunks - 1,
@@ -289,7 +298,11 @@ export class PostgresUploadRepository implements UploadRepository {
          ), deleted AS (
            DELETE FROM upload_chunks c USING target
            WHERE c.upload_id = target.id AND c.chunk_index = ANY($2::int[])
-           RETURNING c.size
+           RETURNING c.chunk_index, c.size
+         ), marked AS (
+           -- Whatever wrote the bad bytes may write again: the chunks' next records are contested.
+           INSERT INTO chunk_claims AS c (upload_id, chunk_index, claims) SELECT $1, chunk_index, 2 FROM deleted
+           ON CONFLICT (upload_id, chunk_index) DO UPDATE SET claims = c.claims + 1
          )
          UPDATE uploads u SET
            status = 'uploading',

@@ -1,12 +1,15 @@
+import { createHash } from 'node:crypto';
 import { constants, createReadStream } from 'node:fs';
 import { access, mkdir, open, opendir, rename, rm, statfs, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import {
   ChunkSlot,
+  EarlyRead,
   InsufficientStorageError,
   KeepsChunkBeginnings,
   RecordedStoredChunk,
+  ReadsWhileReceiving,
   ReportsFreeSpace,
   StoredChunk,
   StoredDataMissingError,
@@ -15,11 +18,12 @@ import {
   UploadLayout,
   UploadStorage,
   assertUploadId,
+  chunkRange,
   isUploadId,
 } from '@app/core';
 import { BatchPool, DIRECT_BATCH_BYTES, FileReader, directIoWorks, writeBody } from './file-io';
 import { pageAlignedMemory } from './page-aligned-memory';
-import { hashStoredFile } from './stored-file-hash';
+import { hashStoredFile, hashStoredFileAsAllowed } from './stored-file-hash';
 
 /** Read size of downloads. */
 const READ_CHUNK_BYTES = 4 * 1024 * 1024;
@@ -41,7 +45,7 @@ async function mapDiskFull<T>(work: () => Promise<T>): Promise<T> {
  * file of the upload's full size, while chunks arrive; `files/<uploadId>` once published.
  * Both directories sit on one volume, so publishing is a rename, never a copy.
  */
-export class LocalDiskStorage implements UploadStorage, ReportsFreeSpace, KeepsChunkBeginnings {
+export class LocalDiskStorage implements UploadStorage, ReportsFreeSpace, KeepsChunkBeginnings, ReadsWhileReceiving {
   private readonly partDir: string;
   private readonly fileDir: string;
   /** Write batches for direct I/O; null when part files go through the page cache. */
@@ -144,6 +148,27 @@ export class LocalDiskStorage implements UploadStorage, ReportsFreeSpace, KeepsC
       return { kind: 'read', digests: { sha256, chunkDigests }, published };
     }
     return { kind: 'gone' };
+  }
+
+  /** The verification's read pass over the part file, held back at what is allowed: a recorded chunk stays in place. */
+  async startEarlyRead(upload: UploadLayout): Promise<EarlyRead | null> {
+    const reader = await FileReader.open(this.partPath(upload.id), this.usesDirectIo).catch((error: NodeJS.ErrnoException) => {
+      if (error.code === 'ENOENT') return null;
+      throw error;
+    });
+    return reader && hashStoredFileAsAllowed(reader, upload);
+  }
+
+  /** Through the page cache, as a chunk's beginning is read: these are few. */
+  async readChunkDigests(upload: UploadLayout, chunks: number[]): Promise<string[]> {
+    const digests: string[] = [];
+    for (const index of chunks) {
+      const { start, end } = chunkRange(upload, index);
+      const hash = createHash('sha256');
+      for await (const piece of this.readChunkBeginning(upload, { index, offset: start, length: end - start + 1 })) hash.update(piece);
+      digests.push(hash.digest('hex'));
+    }
+    return digests;
   }
 
   /** A chunk's region of the part file can simply be written again. */

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { ChunkGrid, GridHasher } from '@app/core';
+import { ChunkGrid, EarlyRead, GridHasher } from '@app/core';
 import type { FromChunkHasher, ToChunkHasher } from './chunk-hash.thread';
 import { pageAlignedMemory } from './page-aligned-memory';
 
@@ -228,4 +228,64 @@ class FreeBlocks {
     this.error ??= error;
     for (const waiter of this.waiting.splice(0)) waiter.reject(error);
   }
+}
+
+/**
+ * The verification's read pass, started before the file is whole: each read waits until the
+ * bytes it covers are allowed (recorded), so the pass follows the upload and only the rest is
+ * left once the last chunk is in. Closes `reader` when the pass ends.
+ */
+export function hashStoredFileAsAllowed(reader: StoredFileReader, grid: ChunkGrid): EarlyRead {
+  const gate = new ReadGate(reader, grid.fileSize);
+  const digests = hashStoredFile(gate, grid)
+    .then(({ sha256, chunkDigests }) => ({ sha256, chunkDigests }))
+    .finally(() => reader.close());
+  // A cancelled pass rejects; whoever cancelled it does not wait for it.
+  digests.catch(() => undefined);
+  return {
+    allow: (end) => gate.allow(end),
+    get readEnd() {
+      return gate.readEnd;
+    },
+    digests,
+    cancel: () => gate.cancel(),
+  };
+}
+
+/** A reader that holds each read back until its bytes are allowed. */
+class ReadGate implements StoredFileReader {
+  private allowed = 0;
+  private cancelled: Error | null = null;
+  private readonly waiting: { end: number; resolve: () => void; reject: (error: Error) => void }[] = [];
+  /** Where the reads let through so far end. */
+  readEnd = 0;
+
+  constructor(
+    private readonly reader: StoredFileReader,
+    private readonly fileSize: number,
+  ) {}
+
+  async read(into: Uint8Array, position: number): Promise<number> {
+    const end = Math.min(position + into.length, this.fileSize);
+    if (this.cancelled) throw this.cancelled;
+    if (end > this.allowed) await new Promise<void>((resolve, reject) => this.waiting.push({ end, resolve, reject }));
+    this.readEnd = Math.max(this.readEnd, end);
+    return this.reader.read(into, position);
+  }
+
+  allow(end: number): void {
+    this.allowed = Math.max(this.allowed, Math.min(end, this.fileSize));
+    for (const waiter of this.waiting.filter((waiter) => waiter.end <= this.allowed)) {
+      this.waiting.splice(this.waiting.indexOf(waiter), 1);
+      waiter.resolve();
+    }
+  }
+
+  cancel(): void {
+    this.cancelled ??= new Error('The early read was cancelled');
+    for (const waiter of this.waiting.splice(0)) waiter.reject(this.cancelled);
+  }
+
+  /** The pass closes the real reader. */
+  async close(): Promise<void> {}
 }

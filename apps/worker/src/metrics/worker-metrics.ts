@@ -21,6 +21,7 @@ export class WorkerMetrics {
   private readonly assemblySeconds: Histogram<'outcome'>;
   private readonly assemblies: Counter<'outcome'>;
   private readonly assembledBytes: Counter;
+  private readonly earlyVerifiedBytes: Counter;
   private readonly maintenanceRuns: Counter<'job' | 'outcome'>;
   private readonly expiredSessions: Counter;
   private readonly requeuedAssemblies: Counter;
@@ -35,7 +36,7 @@ export class WorkerMetrics {
 
     this.assemblySeconds = new Histogram({
       name: 'resumable_upload_assembly_duration_seconds',
-      help: 'Duration of assembly attempts on this worker (verification read, publish, state change), by outcome.',
+      help: 'Duration of assembly attempts on this worker (verification read, publish, state change), by outcome; an assembly started early also waited for its upload.',
       labelNames: ['outcome'],
       buckets: ASSEMBLY_SECONDS_BUCKETS,
       registers,
@@ -50,6 +51,11 @@ export class WorkerMetrics {
     this.assembledBytes = new Counter({
       name: 'resumable_upload_assembled_bytes_total',
       help: 'Bytes of the files this worker verified and published (completed assemblies).',
+      registers,
+    });
+    this.earlyVerifiedBytes = new Counter({
+      name: 'resumable_upload_early_verified_bytes_total',
+      help: 'Bytes of completed assemblies that this worker read while their upload was still arriving (the rest was read after the last chunk).',
       registers,
     });
     this.maintenanceRuns = new Counter({
@@ -101,10 +107,11 @@ export class WorkerMetrics {
     if (outcome === 'dead') this.deadEvents.inc();
   }
 
-  recordAssembly(outcome: AssemblyAttemptOutcome, seconds: number, publishedBytes = 0): void {
+  recordAssembly(outcome: AssemblyAttemptOutcome, seconds: number, publishedBytes = 0, earlyBytes = 0): void {
     this.assemblySeconds.observe({ outcome }, seconds);
     this.assemblies.inc({ outcome });
     if (publishedBytes > 0) this.assembledBytes.inc(publishedBytes);
+    if (earlyBytes > 0) this.earlyVerifiedBytes.inc(earlyBytes);
   }
 
   recordMaintenance(job: JobName, outcome: 'ok' | 'error'): void {

@@ -147,3 +147,31 @@ export interface CopiesPublishedRanges {
 export function copiesPublishedRanges(storage: UploadStorage): storage is UploadStorage & CopiesPublishedRanges {
   return typeof (storage as Partial<CopiesPublishedRanges>).copyChunk === 'function';
 }
+
+/** A read of an upload's stored bytes, in order, that may start before the last chunk arrives. */
+export interface EarlyRead {
+  /** Lets the read go on up to byte `end` (exclusive): bytes only of chunks already recorded. Never lowered. */
+  allow(end: number): void;
+  /** Where the bytes read (or being read) so far end. */
+  readonly readEnd: number;
+  /** Resolves once every byte was read (after `allow(fileSize)`): the same digests as `readForVerification`'s. */
+  readonly digests: Promise<StoredDigests>;
+  /** Stops the read and gives back what it holds; `digests` then rejects. */
+  cancel(): void;
+}
+
+/**
+ * A store that can read an upload's bytes while its chunks still arrive (a disk, where a
+ * recorded chunk stays in place; an object store holds nothing readable before completion).
+ */
+export interface ReadsWhileReceiving {
+  /** Starts an early read of the stored bytes from the beginning; null when the upload's bytes are not (or no longer) there. */
+  startEarlyRead(upload: UploadLayout): Promise<EarlyRead | null>;
+  /** The SHA-256 of each of `chunks` as stored now, in the same order. */
+  readChunkDigests(upload: UploadLayout, chunks: number[]): Promise<string[]>;
+}
+
+export function readsWhileReceiving(storage: UploadStorage): storage is UploadStorage & ReadsWhileReceiving {
+  const candidate = storage as Partial<ReadsWhileReceiving>;
+  return typeof candidate.startEarlyRead === 'function' && typeof candidate.readChunkDigests === 'function';
+}

@@ -74,6 +74,14 @@ export interface UploadRepository {
   /** Every recorded chunk with its digest and its store's tag, ordered by index. */
   listChunks(uploadId: string): Promise<RecordedChunk[]>;
 
+  /**
+   * Recorded chunks, ascending, that more than one writer claimed before they were recorded, or
+   * that were recorded again after being sent back to missing: a writer whose lease lapsed may
+   * still write such a chunk's bytes after its record. A chunk claimed once was written only by
+   * the writer that recorded it, which had finished writing.
+   */
+  listContestedChunks(uploadId: string): Promise<number[]>;
+
   /** The first `limit` chunk indexes in [0, totalChunks) that have no record, ascending. */
   listMissingChunks(uploadId: string, totalChunks: number, limit: number): Promise<number[]>;
 

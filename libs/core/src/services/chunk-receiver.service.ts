@@ -13,6 +13,7 @@ import { assertAcceptsChunks } from '../rules/upload-status';
 import { assertUploadId } from '../rules/upload-id';
 import { UploadSession } from '../upload-session';
 import { startSha256 } from '../verification/running-sha256';
+import { verifiesEarly } from './assembly.service';
 import { LeaseKeeper } from './lease-keeper';
 import { SessionShape, SessionShapes } from './session-shapes';
 import { Caller, UploadService, assertOwnedBy } from './upload.service';
@@ -188,6 +189,8 @@ export class ChunkReceiver {
     const result = await this.uploads.recordChunk(uploadId, { index, sha256, etag: stored.etag, size: stored.size }, stored.fence, this.config.uploadTtlMs);
     if (!result.recorded) return await this.explainUnrecorded(uploadId, index, sha256, caller);
     if (result.completedSet) await this.uploadService.requestAssembly(uploadId);
+    // Not awaited: the assembly starts early, its read following the chunks (it logs its own failure).
+    else if (index === 0 && verifiesEarly(this.storage, result.session)) void this.uploadService.requestAssembly(uploadId);
     return { session: result.session, chunkIndex: index };
   }
 

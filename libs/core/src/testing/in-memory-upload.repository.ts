@@ -22,6 +22,10 @@ export class InMemoryUploadRepository implements UploadRepository {
   private readonly claims = new Map<string, string>();
   /** Bytes stored of a chunk's beginning under its claim, by `uploadId:index`. */
   private readonly beginnings = new Map<string, number>();
+  /** Writers that claimed each chunk since its last record, by `uploadId:index` (2 once sent back to missing). */
+  private readonly claimCounts = new Map<string, number>();
+  /** Recorded chunks that more than one writer claimed, by `uploadId:index`. */
+  private readonly contested = new Set<string>();
   private lastFence = 0;
   /** While true, every call fails as a database that cannot be reached does. */
   unreachable = false;
@@ -61,6 +65,7 @@ export class InMemoryUploadRepository implements UploadRepository {
     if (recorded) return { status, fence: null, recorded: { index, sha256: recorded.sha256 } };
     const fence = String(++this.lastFence);
     this.claims.set(claimKey(uploadId, index), fence);
+    this.claimCounts.set(claimKey(uploadId, index), (this.claimCounts.get(claimKey(uploadId, index)) ?? 0) + 1);
     this.beginnings.delete(claimKey(uploadId, index));
     return { status, fence, recorded: null };
   }
@@ -86,6 +91,18 @@ export class InMemoryUploadRepository implements UploadRepository {
     return [...(this.chunks.get(uploadId)?.values() ?? [])].sort((a, b) => a.index - b.index).map(({ index, sha256, etag }) => ({ index, sha256, etag }));
   }
 
+  async listContestedChunks(uploadId: string): Promise<number[]> {
+    this.reach();
+    return [...(this.chunks.get(uploadId)?.keys() ?? [])].filter((index) => this.contested.has(claimKey(uploadId, index))).sort((a, b) => a - b);
+  }
+
+  /** Whoever wrote a chunk's forgotten bytes may write again: its next record is contested. */
+  private markSentBack(uploadId: string, index: number): void {
+    const key = claimKey(uploadId, index);
+    this.claimCounts.set(key, (this.claimCounts.get(key) ?? 1) + 1);
+    this.contested.delete(key);
+  }
+
   async listMissingChunks(uploadId: string, totalChunks: number, limit: number): Promise<number[]> {
     this.reach();
     const recorded = this.chunks.get(uploadId) ?? new Map();
@@ -107,6 +124,9 @@ export class InMemoryUploadRepository implements UploadRepository {
     const recorded = this.chunks.get(uploadId)!;
     if (recorded.has(chunk.index)) return { recorded: false, completedSet: false, session: toSession(row) };
     recorded.set(chunk.index, { ...chunk });
+    if ((this.claimCounts.get(key) ?? 1) > 1) this.contested.add(key);
+    else this.contested.delete(key);
+    this.claimCounts.delete(key);
     row.receivedChunks += 1;
     row.receivedBytes += chunk.size;
     const completedSet = row.receivedChunks === row.totalChunks;
@@ -122,6 +142,7 @@ export class InMemoryUploadRepository implements UploadRepository {
     const chunk = this.chunks.get(uploadId)?.get(index);
     if (!row || row.status !== 'uploading' || !chunk || chunk.sha256 !== sha256) return false;
     this.chunks.get(uploadId)!.delete(index);
+    this.markSentBack(uploadId, index);
     row.receivedChunks -= 1;
     row.receivedBytes -= chunk.size;
     row.updatedAt = new Date();
@@ -154,6 +175,7 @@ export class InMemoryUploadRepository implements UploadRepository {
       const chunk = recorded.get(index);
       if (!chunk) continue;
       recorded.delete(index);
+      this.markSentBack(id, index);
       row.receivedChunks -= 1;
       row.receivedBytes -= chunk.size;
     }

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { InsufficientStorageError, ServiceUnavailableError, StoredDataMissingError } from '../errors';
-import { ChunkSlot, CopiesPublishedRanges, KeepsChunkBeginnings, PublishedRange, RecordedStoredChunk, ReportsFreeSpace, StoredChunk, StoredLeftover, StoredUpload, UploadLayout, UploadStorage } from '../ports/upload-storage';
+import { ChunkSlot, CopiesPublishedRanges, EarlyRead, KeepsChunkBeginnings, PublishedRange, ReadsWhileReceiving, RecordedStoredChunk, ReportsFreeSpace, StoredChunk, StoredDigests, StoredLeftover, StoredUpload, UploadLayout, UploadStorage } from '../ports/upload-storage';
 import { chunkRange } from '../rules/chunk-grid';
 import { GridHasher } from '../verification/grid-hasher';
 
@@ -32,11 +32,13 @@ export interface InMemoryStorageOptions {
  * The `UploadStorage` port in memory. Faults are switches: a full store, one that cannot be
  * reached, bytes lost or damaged behind the service's back.
  */
-export class InMemoryUploadStorage implements UploadStorage, KeepsChunkBeginnings {
+export class InMemoryUploadStorage implements UploadStorage, KeepsChunkBeginnings, ReadsWhileReceiving {
   private readonly unpublished = new Map<string, Unpublished>();
   private readonly published = new Map<string, Published>();
   /** Every call that changes what is stored, in order, e.g. `reopen abc 1,2`. */
   readonly calls: string[] = [];
+  /** Every read made ahead of verification or to check chunks again, e.g. `read abc 0-1024`. */
+  readonly reads: string[] = [];
   /** While true, anything that would store bytes fails as a full store does. */
   full = false;
   /** While true, every call fails as a store that cannot be reached does. */
@@ -110,6 +112,55 @@ export class InMemoryUploadStorage implements UploadStorage, KeepsChunkBeginning
     const published = this.published.get(upload.id);
     if (published) return { kind: 'read', digests: digestsOf(published.bytes, upload), published: true };
     return { kind: 'gone' };
+  }
+
+  /** Like a disk: each allowed stretch is read (hashed) at once; a tagged store has nothing to read early. */
+  async startEarlyRead(upload: UploadLayout): Promise<EarlyRead | null> {
+    this.reach();
+    const target = this.unpublished.get(upload.id);
+    if (!target || this.options.tags) return null;
+    this.reads.push(`early-read ${upload.id}`);
+    const whole = createHash('sha256');
+    const chunks = new GridHasher(upload);
+    let settle: { resolve: (digests: StoredDigests) => void; reject: (error: Error) => void } = { resolve: () => undefined, reject: () => undefined };
+    const digests = new Promise<StoredDigests>((resolve, reject) => (settle = { resolve, reject }));
+    digests.catch(() => undefined);
+    let readEnd = 0;
+    let done = false;
+    const reads = this.reads;
+    return {
+      allow(end: number) {
+        if (done || end <= readEnd) return;
+        const bytes = target.bytes.subarray(readEnd, Math.min(end, upload.fileSize));
+        reads.push(`read ${upload.id} ${readEnd}-${readEnd + bytes.length}`);
+        whole.update(bytes);
+        chunks.update(bytes);
+        readEnd += bytes.length;
+        if (readEnd < upload.fileSize) return;
+        done = true;
+        settle.resolve({ sha256: whole.digest('hex'), chunkDigests: chunks.finish() });
+      },
+      get readEnd() {
+        return readEnd;
+      },
+      digests,
+      cancel() {
+        if (done) return;
+        done = true;
+        settle.reject(new Error('The early read was cancelled'));
+      },
+    };
+  }
+
+  async readChunkDigests(upload: UploadLayout, chunks: number[]): Promise<string[]> {
+    this.reach();
+    const target = this.unpublished.get(upload.id);
+    if (!target) throw new StoredDataMissingError(upload.id);
+    this.reads.push(`read-chunks ${upload.id} ${chunks.join(',')}`);
+    return chunks.map((index) => {
+      const { start, end } = chunkRange(upload, index);
+      return createHash('sha256').update(target.bytes.subarray(start, end + 1)).digest('hex');
+    });
   }
 
   async reopenChunks(upload: UploadLayout, chunks: number[]): Promise<void> {

@@ -21,6 +21,10 @@ export class ChunkClaimEntity {
   @Column({ name: 'kept_bytes', type: 'integer', default: 0 })
   keptBytes!: number;
 
+  /** How many writers claimed the chunk since it was last recorded (more after it was sent back). */
+  @Column({ type: 'integer', default: 1 })
+  claims!: number;
+
   @Column({ name: 'claimed_at', type: 'timestamptz', default: () => 'now()' })
   claimedAt!: Date;
 

@@ -20,6 +20,10 @@ export class UploadChunkEntity {
   @Column({ type: 'text', nullable: true })
   etag!: string | null;
 
+  /** More than one writer claimed the chunk before it was recorded: a superseded one may still write it. */
+  @Column({ type: 'boolean', default: true })
+  contested!: boolean;
+
   @Column({ name: 'created_at', type: 'timestamptz', default: () => 'now()' })
   createdAt!: Date;
 
