@@ -5,6 +5,7 @@
 // change and rebuild, then compare. See bench/README.md.
 'use strict';
 
+const { readFileSync } = require('node:fs');
 const { join, resolve } = require('node:path');
 const { createCleanup, createWorkDir, writeRandomFile, settleDisk } = require('./lib/environment');
 const { startService } = require('./lib/service');
@@ -17,6 +18,12 @@ const { root } = require('../scripts/app-entries');
 const cleanup = createCleanup();
 const children = [];
 const log = (message) => console.log(`[ab] ${message}`);
+
+/** User + system CPU time of a process so far, from /proc/<pid>/stat (clock ticks of 1/100 s on Linux). */
+function cpuSeconds(pid) {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
 
 function readAbSettings(env = process.env) {
   const pairs = Number(env.AB_PAIRS || '6');
@@ -42,8 +49,12 @@ async function main() {
     A: await startService({ workDir: join(workDir, 'a'), cleanup, children, log, root: settings.a }),
     B: await startService({ workDir: join(workDir, 'b'), cleanup, children, log, root: settings.b, extraEnv: settings.bEnv }),
   };
-  const upload = (service, streams) =>
-    measure.serviceUpload({ baseUrl: service.baseUrl, filePath, fileSize: settings.fileSize, chunkSize: settings.chunkSize, streams, pollMs: 20, processes: [service.api, service.worker] });
+  // The API's CPU seconds per GiB too: on a shared machine less noisy than the wall clock.
+  const upload = async (service, streams) => {
+    const cpuBefore = cpuSeconds(service.api.pid);
+    const r = await measure.serviceUpload({ baseUrl: service.baseUrl, filePath, fileSize: settings.fileSize, chunkSize: settings.chunkSize, streams, pollMs: 20, processes: [service.api, service.worker] });
+    return { ...r, apiCpuSecondsPerGiB: ((cpuSeconds(service.api.pid) - cpuBefore) * 1024 * MiB) / settings.fileSize };
+  };
   for (const service of Object.values(services)) await upload(service, 1);
   const results = Object.fromEntries(settings.streams.map((streams) => [streams, { A: [], B: [] }]));
   for (let pair = 1; pair <= settings.pairs; pair++) {
@@ -58,8 +69,8 @@ async function main() {
         line[name] = r;
       }
       log(
-        `pair ${pair} (${order.join('')}), ${streams} stream(s): A ${line.A.mibPerSecond.toFixed(1)} MiB/s, ack->completed ${line.A.ackToCompletedSeconds.toFixed(2)} s, API RSS ${line.A.peakRssMiB.api.toFixed(0)} MiB | ` +
-          `B ${line.B.mibPerSecond.toFixed(1)} MiB/s, ${line.B.ackToCompletedSeconds.toFixed(2)} s, ${line.B.peakRssMiB.api.toFixed(0)} MiB | B/A ${(line.B.mibPerSecond / line.A.mibPerSecond).toFixed(3)}`,
+        `pair ${pair} (${order.join('')}), ${streams} stream(s): A ${line.A.mibPerSecond.toFixed(1)} MiB/s, ack->completed ${line.A.ackToCompletedSeconds.toFixed(2)} s, API RSS ${line.A.peakRssMiB.api.toFixed(0)} MiB, API CPU ${line.A.apiCpuSecondsPerGiB.toFixed(2)} s/GiB | ` +
+          `B ${line.B.mibPerSecond.toFixed(1)} MiB/s, ${line.B.ackToCompletedSeconds.toFixed(2)} s, ${line.B.peakRssMiB.api.toFixed(0)} MiB, ${line.B.apiCpuSecondsPerGiB.toFixed(2)} s/GiB | B/A ${(line.B.mibPerSecond / line.A.mibPerSecond).toFixed(3)}`,
       );
     }
   }
@@ -69,7 +80,8 @@ async function main() {
     log(
       `${streams} stream(s): median A ${median(A.map((r) => r.mibPerSecond)).toFixed(1)}, B ${median(B.map((r) => r.mibPerSecond)).toFixed(1)} MiB/s; ` +
         `B/A per pair median ${median(ratios).toFixed(3)} (${Math.min(...ratios).toFixed(2)}-${Math.max(...ratios).toFixed(2)}); ` +
-        `API peak RSS A ${Math.max(...A.map((r) => r.peakRssMiB.api)).toFixed(0)}, B ${Math.max(...B.map((r) => r.peakRssMiB.api)).toFixed(0)} MiB`,
+        `API peak RSS A ${Math.max(...A.map((r) => r.peakRssMiB.api)).toFixed(0)}, B ${Math.max(...B.map((r) => r.peakRssMiB.api)).toFixed(0)} MiB; ` +
+        `API CPU A ${median(A.map((r) => r.apiCpuSecondsPerGiB)).toFixed(2)}, B ${median(B.map((r) => r.apiCpuSecondsPerGiB)).toFixed(2)} s/GiB`,
     );
   }
 }
