@@ -5,7 +5,7 @@ import tseslint from 'typescript-eslint';
 const NO_APPS = { group: ['**/apps/**'], message: 'libs must not import from apps' };
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'coverage/**', 'data/**'] },
+  { ignores: ['dist/**', 'node_modules/**', 'coverage/**', 'data/**', '.ab/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

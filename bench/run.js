@@ -5,11 +5,11 @@
 'use strict';
 
 const { mkdir } = require('node:fs/promises');
-const { join, resolve } = require('node:path');
-const { readSettings } = require('./lib/settings');
-const { createCleanup, createDatabase, reserveRedisPrefix, createWorkDir, writeRandomFile, settleDisk } = require('./lib/environment');
+const { join } = require('node:path');
+const { readSettings, wanted } = require('./lib/settings');
+const { createCleanup, createWorkDir, writeRandomFile, settleDisk } = require('./lib/environment');
 const { startChild, waitFor, freePort } = require('./lib/processes');
-const { root, entry, appNodeFlags } = require('../scripts/app-entries');
+const { startService: startServiceIn } = require('./lib/service');
 const measure = require('./lib/measurements');
 const client = require('./lib/service-client');
 const report = require('./lib/report');
@@ -23,45 +23,8 @@ function log(message) {
   console.log(`[bench] ${message}`);
 }
 
-async function startService(workDir) {
-  const database = await createDatabase(cleanup);
-  const redis = reserveRedisPrefix(cleanup);
-  const port = await freePort();
-  const env = {
-    PATH: process.env.PATH,
-    HOME: process.env.HOME,
-    DATABASE_URL: database.url,
-    REDIS_URL: redis.url,
-    REDIS_PREFIX: redis.prefix,
-    STORAGE_DIR: join(workDir, 'storage'),
-    PORT: String(port),
-    // Logging per request would be measured too; warnings and errors still show in a failure.
-    LOG_LEVEL: 'warn',
-    METRICS_PORT: 'off',
-    // The benchmark initiates hundreds of uploads a minute from one address.
-    INITIATE_RATE_LIMIT: 'off',
-    // Cleanup after Ctrl+C should not wait 30 s for requests the benchmark abandoned.
-    SHUTDOWN_TIMEOUT: '2s',
-    NO_COLOR: '1',
-  };
-  const baseUrl = `http://127.0.0.1:${port}`;
-  const api = startApp('api', entry.api, env);
-  await waitFor(api, 'answering /health/live', async () => (await client.request(`${baseUrl}/health/live`)).status === 200);
-  const worker = startApp('worker', entry.worker, env);
-  log(`service: API pid ${api.pid} on ${baseUrl}, worker pid ${worker.pid}, database ${database.name}, Redis prefix ${redis.prefix}`);
-  return { api, worker, baseUrl, database: database.name, redisPrefix: redis.prefix };
-}
-
-/** One built app, stopped by the cleanup; with BENCH_PROFILE, it records a CPU profile written just before it stops. */
-function startApp(name, script, env) {
-  const profileDir = process.env.BENCH_PROFILE;
-  const args = [...appNodeFlags, ...(profileDir ? ['-r', join(__dirname, 'lib', 'cpu-profile.js')] : []), join(root, script)];
-  const app = startChild(name, args, profileDir ? { ...env, BENCH_PROFILE: resolve(profileDir), BENCH_PROCESS_NAME: name } : env);
-  children.push(app);
-  cleanup.add(`stop the ${name}`, () => app.stop());
-  // Cleanup runs last-in first-out: the profile is written before the stop.
-  if (profileDir) cleanup.add(`write the ${name}'s CPU profile`, () => app.writeProfile());
-  return app;
+function startService(workDir) {
+  return startServiceIn({ workDir, cleanup, children, log });
 }
 
 async function startTus(workDir) {
@@ -107,7 +70,14 @@ async function warmUp(service, filePath, settings) {
 }
 
 async function prepareFiles(workDir, settings) {
-  const sizes = [settings.fileSize, settings.smallFileSize, settings.concurrent.fileSize];
+  const want = (name) => wanted(settings, name);
+  // The warm-up uses the concurrent uploads' file.
+  const sizes = [
+    settings.concurrent.fileSize,
+    ...(['raw', 'sha256', 'http', 'tus', 'service-tus', 'single', 'parallel', 'sdk'].some(want) || (want('small') && settings.smallFileSize === settings.fileSize) ? [settings.fileSize] : []),
+    ...(want('small') ? [settings.smallFileSize] : []),
+    ...(want('many') ? [settings.many.fileSize] : []),
+  ];
   const files = {};
   for (const size of new Set(sizes)) {
     log(`writing a random ${report.sizeLabel(size)} file`);
@@ -137,28 +107,40 @@ async function runRounds(settings, files, workDir, service, tus, bare, runs) {
     pollMs: settings.statusPollMs,
     processes: [service.api, service.worker],
   });
+  const want = (name) => wanted(settings, name);
+  const names = ['raw', 'sha256', 'http', 'tus', 'service-tus', 'single', 'parallel', 'sdk'].filter(want);
+  if (names.length === 0) return;
   for (let round = 1; round <= settings.runs; round++) {
-    log(`round ${round}/${settings.runs} @ ${report.sizeLabel(settings.fileSize)}: raw writes, SHA-256, HTTP alone, bare HTTP + SHA-256, tus (2 ways), tus-js-client to this service, this service (1 and ${settings.parallelStreams} streams, its SDK)`);
-    const rawWrite = (options) => settled(() => measure.rawWrite(filePath, join(workDir, 'raw-write.bin'), settings.chunkSize, options));
-    runs.rawWriteSyncEachChunk.push(await rawWrite({ syncEveryChunk: true }));
-    runs.rawWriteSyncAtEnd.push(await rawWrite({ syncEveryChunk: false }));
-    runs.rawWriteDirect.push(await rawWrite({ syncEveryChunk: true, direct: true }));
-    runs.rawWriteDirectSyncAtEnd.push(await rawWrite({ syncEveryChunk: false, direct: true }));
-    runs.sha256.push(await settled(() => measure.sha256Pass(filePath)));
-    runs.httpAlone.push(await settled(() => measure.bareUpload({ url: bare.discardUrl, filePath, fileSize: settings.fileSize, chunkSize: settings.chunkSize })));
-    runs.bare.push(await settled(() => measure.bareUpload({ ...bare, filePath, fileSize: settings.fileSize, chunkSize: settings.chunkSize })));
-    const tusUpload = (readLikeServiceClient) => measure.tusUpload({ tusUrl: tus.url, filePath, fileSize: settings.fileSize, chunkSize: settings.chunkSize, tusProcess: tus.process, readLikeServiceClient });
-    runs.tus.push(await settled(() => tusUpload(false)));
-    runs.tusSameReading.push(await settled(() => tusUpload(true)));
+    log(`round ${round}/${settings.runs} @ ${report.sizeLabel(settings.fileSize)}: ${names.join(', ')}`);
+    if (want('raw')) {
+      const rawWrite = (options) => settled(() => measure.rawWrite(filePath, join(workDir, 'raw-write.bin'), settings.chunkSize, options));
+      runs.rawWriteSyncEachChunk.push(await rawWrite({ syncEveryChunk: true }));
+      runs.rawWriteSyncAtEnd.push(await rawWrite({ syncEveryChunk: false }));
+      runs.rawWriteDirect.push(await rawWrite({ syncEveryChunk: true, direct: true }));
+      runs.rawWriteDirectSyncAtEnd.push(await rawWrite({ syncEveryChunk: false, direct: true }));
+    }
+    if (want('sha256')) runs.sha256.push(await settled(() => measure.sha256Pass(filePath)));
+    if (want('http')) {
+      runs.httpAlone.push(await settled(() => measure.bareUpload({ url: bare.discardUrl, filePath, fileSize: settings.fileSize, chunkSize: settings.chunkSize })));
+      runs.bare.push(await settled(() => measure.bareUpload({ ...bare, filePath, fileSize: settings.fileSize, chunkSize: settings.chunkSize })));
+    }
+    if (want('tus')) {
+      const tusUpload = (readLikeServiceClient) => measure.tusUpload({ tusUrl: tus.url, filePath, fileSize: settings.fileSize, chunkSize: settings.chunkSize, tusProcess: tus.process, readLikeServiceClient });
+      runs.tus.push(await settled(() => tusUpload(false)));
+      runs.tusSameReading.push(await settled(() => tusUpload(true)));
+    }
     // The same client and options against this service's tus endpoint: durable, and its last PATCH answered once verified.
-    runs.serviceTus.push(await settled(() => measure.tusUpload({ tusUrl: `${service.baseUrl}/files/`, filePath, fileSize: settings.fileSize, chunkSize: settings.chunkSize, tusProcess: service.api })));
-    runs.single.push(await settled(() => measure.serviceUpload(upload(1))));
-    runs.parallel.push(await settled(() => measure.serviceUpload(upload(settings.parallelStreams))));
-    runs.sdk.push(await settled(() => measure.sdkUpload({ baseUrl: service.baseUrl, filePath, fileSize: settings.fileSize, chunkSize: settings.chunkSize })));
+    if (want('service-tus')) {
+      runs.serviceTus.push(await settled(() => measure.tusUpload({ tusUrl: `${service.baseUrl}/files/`, filePath, fileSize: settings.fileSize, chunkSize: settings.chunkSize, tusProcess: service.api })));
+    }
+    if (want('single')) runs.single.push(await settled(() => measure.serviceUpload(upload(1))));
+    if (want('parallel')) runs.parallel.push(await settled(() => measure.serviceUpload(upload(settings.parallelStreams))));
+    if (want('sdk')) runs.sdk.push(await settled(() => measure.sdkUpload({ baseUrl: service.baseUrl, filePath, fileSize: settings.fileSize, chunkSize: settings.chunkSize })));
   }
 }
 
 async function runSmallFile(settings, files, service, runs) {
+  if (!wanted(settings, 'small')) return;
   if (settings.smallFileSize === settings.fileSize) {
     runs.singleSmall.push(...runs.single);
     return;
@@ -179,20 +161,14 @@ async function runSmallFile(settings, files, service, runs) {
   }
 }
 
-async function runConcurrent(settings, files, service, runs) {
-  const { uploads, fileSize, chunkSize } = settings.concurrent;
+/** Rounds of many uploads at once: `concurrent` (memory under load) or `many` (many clients). */
+async function runConcurrent(name, settings, files, service, runs) {
+  if (!wanted(settings, name)) return;
+  const { uploads, fileSize, chunkSize } = settings[name];
   for (let round = 1; round <= settings.runs; round++) {
     log(`round ${round}/${settings.runs}: ${uploads} concurrent uploads of ${report.sizeLabel(fileSize)} in ${report.sizeLabel(chunkSize)} chunks`);
-    runs.concurrent.push(
-      await settled(() => measure.concurrentUploads({
-        baseUrl: service.baseUrl,
-        filePath: files[fileSize],
-        uploads,
-        fileSize,
-        chunkSize,
-        pollMs: settings.statusPollMs,
-        processes: [service.api, service.worker],
-      })),
+    runs[name].push(
+      await settled(() => measure.concurrentUploads({ baseUrl: service.baseUrl, filePath: files[fileSize], uploads, fileSize, chunkSize, processes: [service.api, service.worker] })),
     );
   }
 }
@@ -220,17 +196,18 @@ async function main() {
     log(`raw figures: ${await report.writeJson({ startedAt, machine, settings: measured, s3 })}`);
     return;
   }
-  log(`size ${report.sizeLabel(settings.fileSize)}, ${settings.runs} run(s) each; files, STORAGE_DIR and tus directory under ${workDir}`);
+  log(`size ${report.sizeLabel(settings.fileSize)}, ${settings.runs} run(s) each${settings.only ? `, only ${settings.only.join(', ')}` : ''}; files, STORAGE_DIR and tus directory under ${workDir}`);
   const files = await prepareFiles(workDir, settings);
   const service = await startService(workDir);
   const tus = await startTus(workDir);
   const bare = await startBare(workDir);
   await warmUp(service, files[settings.concurrent.fileSize], settings);
 
-  const runs = { rawWriteSyncEachChunk: [], rawWriteSyncAtEnd: [], rawWriteDirect: [], rawWriteDirectSyncAtEnd: [], sha256: [], httpAlone: [], bare: [], tus: [], tusSameReading: [], serviceTus: [], single: [], parallel: [], sdk: [], singleSmall: [], concurrent: [] };
+  const runs = { rawWriteSyncEachChunk: [], rawWriteSyncAtEnd: [], rawWriteDirect: [], rawWriteDirectSyncAtEnd: [], sha256: [], httpAlone: [], bare: [], tus: [], tusSameReading: [], serviceTus: [], single: [], parallel: [], sdk: [], singleSmall: [], concurrent: [], many: [] };
   await runRounds(settings, files, workDir, service, tus, bare, runs);
   await runSmallFile(settings, files, service, runs);
-  await runConcurrent(settings, files, service, runs);
+  await runConcurrent('concurrent', settings, files, service, runs);
+  await runConcurrent('many', settings, files, service, runs);
   const s3 = await runS3(settings, workDir);
 
   // Figures cut short by Ctrl+C are not results.

@@ -4,7 +4,7 @@
 const { Buffer } = require('node:buffer');
 const { createHash } = require('node:crypto');
 const { constants, createReadStream } = require('node:fs');
-const { open, rm } = require('node:fs/promises');
+const { open, readFile, rm } = require('node:fs/promises');
 const { performance } = require('node:perf_hooks');
 const { MiB } = require('./settings');
 const { trackPeakRss } = require('./processes');
@@ -205,33 +205,35 @@ async function bareUpload({ url, filePath, fileSize, chunkSize, targetPath }) {
 }
 
 /**
- * Many small uploads at once, each its own sequential stream of chunks. Every failed chunk
- * attempt (retried up to 3 times), failed initiate and upload that never completes is an error.
+ * Many small uploads at once, each its own sequential stream of chunks, all sent from one copy
+ * of the file in memory. Every failed chunk attempt (retried up to 3 times), failed initiate
+ * and upload that never completes is an error.
  */
-async function concurrentUploads({ baseUrl, filePath, uploads, fileSize, chunkSize, pollMs, processes }) {
+async function concurrentUploads({ baseUrl, filePath, uploads, fileSize, chunkSize, processes }) {
   const memory = trackPeakRss(processes);
   const observed = { latenciesMs: [], errors: [] };
   const sessions = [];
+  const fileBytes = await readFile(filePath);
   try {
     const oneUpload = async (n) => {
       const session = await client.initiate(baseUrl, `bench-concurrent-${n}.bin`, fileSize, chunkSize);
       sessions.push(session);
-      await client.sendChunks(session, filePath, fileSize, Array.from({ length: session.totalChunks }, (_, i) => i), 1, observed);
+      await client.sendChunks(session, filePath, fileSize, Array.from({ length: session.totalChunks }, (_, i) => i), 1, observed, fileBytes);
       return session;
     };
     const began = performance.now();
     const sent = await Promise.allSettled(Array.from({ length: uploads }, (_, n) => oneUpload(n)));
     const lastAck = performance.now();
-    // Slower polling here: 100 uploads polled every 20 ms would be a load test of its own.
+    // Slower polling the more uploads there are: 1,000 uploads polled every 20 ms would be a load test of its own.
     const acknowledged = sent.filter((r) => r.status === 'fulfilled').map((r) => r.value);
-    const finished = await Promise.allSettled(acknowledged.map((session) => client.waitUntilCompleted(session, Math.max(pollMs, 200), 5 * 60_000)));
+    const finished = await Promise.allSettled(acknowledged.map((session) => client.waitUntilCompleted(session, Math.max(200, uploads), 10 * 60_000)));
     const allCompleted = performance.now();
     for (const r of [...sent, ...finished]) if (r.status === 'rejected') observed.errors.push({ error: r.reason.message });
     return {
       seconds: seconds(lastAck - began),
       mibPerSecond: mibPerSecond(uploads * fileSize, lastAck - began),
       allCompletedSeconds: seconds(allCompleted - began),
-      chunkLatencyMs: { p50: percentile(observed.latenciesMs, 50), p99: percentile(observed.latenciesMs, 99), count: observed.latenciesMs.length },
+      chunkLatencyMs: { p50: percentile(observed.latenciesMs, 50), p99: percentile(observed.latenciesMs, 99), max: Math.max(...observed.latenciesMs), count: observed.latenciesMs.length },
       errorCount: observed.errors.length,
       errors: observed.errors.slice(0, 20),
       peakRssMiB: memory.finish(),

@@ -107,8 +107,11 @@ class ChunkMemory {
   }
 }
 
-/** PUTs one chunk, read from the file into `memory`; resolves { status, json, latencyMs }. */
-async function putChunk(session, filePath, index, fileSize, memory) {
+/**
+ * PUTs one chunk, read from the file into `memory` (or, given `fileBytes`, the whole file already
+ * in memory, sent from there); resolves { status, json, latencyMs }.
+ */
+async function putChunk(session, filePath, index, fileSize, memory, fileBytes) {
   const { start, end } = chunkRange(index, session.chunkSize, fileSize);
   const began = performance.now();
   const answer = await request(session.uploadUrl, {
@@ -118,9 +121,9 @@ async function putChunk(session, filePath, index, fileSize, memory) {
       'Content-Length': end - start + 1,
       'Content-Range': `bytes ${start}-${end}/${fileSize}`,
     },
-    body: () => readRange(filePath, start, end, memory.take()),
+    body: fileBytes ? () => Promise.resolve(fileBytes.subarray(start, end + 1)) : () => readRange(filePath, start, end, memory.take()),
   });
-  if (answer.status !== 200) memory.abandon();
+  if (answer.status !== 200) memory?.abandon();
   return { ...answer, latencyMs: performance.now() - began };
 }
 
@@ -130,10 +133,10 @@ const MAX_ATTEMPTS = 3;
  * PUTs one chunk until it is acknowledged. Every attempt's latency and every failed attempt go
  * to `observed`, so an error is reported without one retryable answer wasting a long run.
  */
-async function putChunkUntilAcknowledged(session, filePath, index, fileSize, memory, observed) {
+async function putChunkUntilAcknowledged(session, filePath, index, fileSize, memory, observed, fileBytes) {
   for (let attempt = 1; ; attempt++) {
-    const answer = await putChunk(session, filePath, index, fileSize, memory).catch((error) => {
-      memory.abandon();
+    const answer = await putChunk(session, filePath, index, fileSize, memory, fileBytes).catch((error) => {
+      memory?.abandon();
       return { status: 0, json: { error: error.message } };
     });
     if (answer.latencyMs !== undefined) observed.latenciesMs.push(answer.latencyMs);
@@ -143,12 +146,16 @@ async function putChunkUntilAcknowledged(session, filePath, index, fileSize, mem
   }
 }
 
-/** Sends chunks `indexes` with `streams` requests in flight at a time; resolves at the last acknowledgement. */
-async function sendChunks(session, filePath, fileSize, indexes, streams, observed) {
+/**
+ * Sends chunks `indexes` with `streams` requests in flight at a time; resolves at the last
+ * acknowledgement. `fileBytes`, the whole (small) file in memory, spares many uploads of the
+ * same file a chunk of memory each.
+ */
+async function sendChunks(session, filePath, fileSize, indexes, streams, observed, fileBytes = null) {
   let next = 0;
   const stream = async () => {
-    const memory = new ChunkMemory(session.chunkSize);
-    while (next < indexes.length) await putChunkUntilAcknowledged(session, filePath, indexes[next++], fileSize, memory, observed);
+    const memory = fileBytes ? null : new ChunkMemory(session.chunkSize);
+    while (next < indexes.length) await putChunkUntilAcknowledged(session, filePath, indexes[next++], fileSize, memory, observed, fileBytes);
   };
   await Promise.all(Array.from({ length: streams }, stream));
 }

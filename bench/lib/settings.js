@@ -24,10 +24,25 @@ function parseS3(text) {
   throw new Error(`BENCH_S3 must be auto, on, off or only, not "${text}"`);
 }
 
+/** The measurements BENCH_ONLY can name. A ratio needs both of its measurements named (`single,tus`). */
+const MEASUREMENTS = ['raw', 'sha256', 'http', 'tus', 'service-tus', 'single', 'parallel', 'sdk', 'small', 'concurrent', 'many', 's3'];
+
+/** `sdk,tus` → a Set of measurement names; empty or unset → null (everything). */
+function parseOnly(text) {
+  if (!text || !text.trim()) return null;
+  const names = text.split(',').map((name) => name.trim()).filter(Boolean);
+  const unknown = names.filter((name) => !MEASUREMENTS.includes(name));
+  if (unknown.length > 0) throw new Error(`BENCH_ONLY names ${unknown.join(', ')}; it takes a comma-separated list of ${MEASUREMENTS.join(', ')}`);
+  return new Set(names);
+}
+
 function readSettings(env = process.env) {
+  const only = parseOnly(env.BENCH_ONLY);
   return {
+    // Which measurements run: null for all of them.
+    only: only && [...only],
     // The S3 rows: `auto` when Ceph's gateway is installed, `only` skips everything else.
-    s3: parseS3(env.BENCH_S3 || 'auto'),
+    s3: only ? (!only.has('s3') ? 'off' : only.size === 1 ? 'only' : 'on') : parseS3(env.BENCH_S3 || 'auto'),
     s3FileSize: parseSize(env.BENCH_S3_SIZE || '256m'),
     fileSize: parseSize(env.BENCH_SIZE || '1g'),
     runs: parseRuns(env.BENCH_RUNS || '3'),
@@ -35,7 +50,10 @@ function readSettings(env = process.env) {
     parallelStreams: 4,
     // The memory check compares this size with fileSize.
     smallFileSize: 256 * MiB,
+    // Peak memory under load: many chunks in flight at once, each its own upload.
     concurrent: { uploads: 100, fileSize: 16 * MiB, chunkSize: MiB },
+    // Many clients at once: every upload's initiate, chunks, status polls and assembly.
+    many: { uploads: 1000, fileSize: 4 * MiB, chunkSize: MiB },
     // Where the random files, the service's STORAGE_DIR, the tus directory and the raw write go:
     // one parent directory, so every figure comes from the same disk.
     parentDir: env.BENCH_DIR || require('node:os').tmpdir(),
@@ -43,4 +61,9 @@ function readSettings(env = process.env) {
   };
 }
 
-module.exports = { MiB, parseSize, readSettings };
+/** Whether BENCH_ONLY lets the named measurement run. */
+function wanted(settings, name) {
+  return settings.only === null || settings.only.includes(name);
+}
+
+module.exports = { MiB, MEASUREMENTS, parseSize, readSettings, wanted };

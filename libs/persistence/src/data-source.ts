@@ -23,7 +23,9 @@ export function createDataSource(databaseUrl: string, applicationName = 'resumab
     synchronize: false,
     migrationsRun: false,
     logging: ['error', 'warn', 'migration'],
-    // Fail fast when Postgres is down, so requests get a 503 instead of hanging.
-    extra: { max: 20, connectionTimeoutMillis: 5_000, idleTimeoutMillis: 30_000 },
+    // A Postgres that is down refuses connections, which fails a request at once with a 503.
+    // The timeout is also how long a query waits for one of the pool's connections: under a
+    // burst of requests (a thousand uploads at once) they queue for that long, not fail.
+    extra: { max: 20, connectionTimeoutMillis: 30_000, idleTimeoutMillis: 30_000 },
   });
 }

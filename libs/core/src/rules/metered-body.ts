@@ -1,5 +1,4 @@
 import { UploadError } from '../errors';
-import { RunningSha256 } from '../verification/running-sha256';
 
 export interface BodyLimits {
   /** Exact number of bytes the Content-Range promises. */
@@ -15,7 +14,7 @@ export interface BodyLimits {
  * `hash`, so bytes are hashed in the same pass that stores them. Throws as soon as the body
  * runs past the range, and at the end if it came up short: a cut-off body never looks complete.
  */
-export async function* meteredBody(source: AsyncIterable<Buffer>, limits: BodyLimits, hash: Pick<RunningSha256, 'update'>): AsyncGenerator<Buffer> {
+export async function* meteredBody(source: AsyncIterable<Buffer>, limits: BodyLimits, hash: { update(bytes: Uint8Array): void }): AsyncGenerator<Buffer> {
   let received = 0;
   for await (const piece of source) {
     received += piece.length;
@@ -25,8 +24,7 @@ export async function* meteredBody(source: AsyncIterable<Buffer>, limits: BodyLi
       }
       throw new UploadError('LENGTH_MISMATCH', `The body is longer than the ${limits.expectedLength} bytes its Content-Range covers: send exactly the bytes of that range.`);
     }
-    const behind = hash.update(piece);
-    if (behind) await behind;
+    hash.update(piece);
     yield piece;
   }
   if (received < limits.expectedLength) {

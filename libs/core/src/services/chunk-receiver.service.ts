@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import { APP_CONFIG, AppConfig } from '@app/config';
 import { StoredDataMissingError, UploadError } from '../errors';
@@ -12,7 +13,6 @@ import { meteredBody } from '../rules/metered-body';
 import { assertAcceptsChunks } from '../rules/upload-status';
 import { assertUploadId } from '../rules/upload-id';
 import { UploadSession } from '../upload-session';
-import { startSha256 } from '../verification/running-sha256';
 import { verifiesEarly } from './assembly.service';
 import { LeaseKeeper } from './lease-keeper';
 import { SessionShape, SessionShapes } from './session-shapes';
@@ -149,7 +149,7 @@ export class ChunkReceiver {
     // Not awaited: the answer need not wait for Redis. This connection carries the release
     // before any later acquire of this process, and a lease never released lapses anyway.
     const release = () => void keeper.release();
-    const hash = startSha256();
+    const hash = createHash('sha256');
     try {
       const arriving = withIdleTimeout(source, this.config.bodyIdleTimeoutMs, () => this.idleError(index));
       const metered = meteredBody(arriving, { expectedLength: length, chunkSize: session.chunkSize, lengthDeclared: options.lengthDeclared }, hash);
@@ -159,7 +159,7 @@ export class ChunkReceiver {
       if (claim.recorded) {
         // Never rewrite stored bytes: only compare the retry with them.
         for await (const piece of body) void piece;
-        const sha256 = this.verifiedDigest(await hash.digest(), options.expectedDigest);
+        const sha256 = this.verifiedDigest(hash.digest('hex'), options.expectedDigest);
         return { uploadId, index, size: length, sha256, etag: null, fence: null, recordedSha256: claim.recorded.sha256, keeper, release };
       }
       // A pause between the lease and the claim must not let this request take over the fence.
@@ -169,13 +169,11 @@ export class ChunkReceiver {
       // The lease is checked again right before every write, so a request that paused past it
       // stops before its next write reaches the store.
       const { etag } = await write(body, () => keeper.assertHeld()).catch((error: unknown) => this.explainWriteFailure(error, uploadId, caller));
-      const sha256 = this.verifiedDigest(await hash.digest(), options.expectedDigest);
+      const sha256 = this.verifiedDigest(hash.digest('hex'), options.expectedDigest);
       return { uploadId, index, size: length, sha256, etag, fence: claim.fence, recordedSha256: null, keeper, release };
     } catch (error) {
       release();
       throw error;
-    } finally {
-      hash.discard();
     }
   }
 
