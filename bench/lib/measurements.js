@@ -176,8 +176,9 @@ async function timeTusUpload(tusUrl, source, fileSize, chunkSize, memory) {
 
 /**
  * One file through this service's own SDK (its Node entry, as the CLI uses it) with its default
- * of 4 chunks in flight: the whole `upload()` call, which hashes the file first, sends every
- * chunk with its Content-Digest, asks for completion and returns once the file is `completed`.
+ * of 4 chunks in flight: the whole `upload()` call, which hashes the file from the reads that
+ * send it, sends every chunk with its Content-Digest, declares the SHA-256 before the last
+ * chunk and returns once the file is `completed`.
  */
 async function sdkUpload({ baseUrl, filePath, fileSize, chunkSize }) {
   const { upload } = require('../../dist/libs/client/src/node');
