@@ -11,7 +11,7 @@ type Collect = (options: { type: 'major'; execution: 'async' }) => void;
  * This starts a concurrent full collection once `slackBytes` more external memory is held
  * than the least seen since the previous one; checked every `intervalMs`. Returns a stop function.
  */
-export function collectBodyGarbage(slackBytes = 24 * 1024 * 1024, intervalMs = 50): () => void {
+export function collectBodyGarbage(slackBytes = 16 * 1024 * 1024, intervalMs = 50): () => void {
   const collect = exposedCollector();
   if (!collect) return () => undefined;
   let floor = getHeapStatistics().external_memory;
