@@ -6,6 +6,7 @@ import { Logger as PinoLogger } from 'nestjs-pino';
 import { DataSource } from 'typeorm';
 import { ConfigValidationError, loadConfig } from '@app/config';
 import { ensureDatabaseExists, runMigrations } from '@app/persistence';
+import { collectBodyGarbage } from '@app/storage';
 import { ApiModule } from './api.module';
 import { answerMalformedRequests } from './http/client-error';
 import { corsOptions } from './http/cors';
@@ -40,6 +41,7 @@ async function bootstrap(): Promise<void> {
   answerMalformedRequests(server);
   boundDrainOnStop(server, config.shutdownTimeoutMs, logger);
 
+  collectBodyGarbage();
   await app.listen(config.port, '0.0.0.0');
   const address = server.address();
   logger.log(`Listening on port ${typeof address === 'object' && address ? address.port : config.port}`);

@@ -1,8 +1,9 @@
 import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
 import { Logger } from '@nestjs/common';
-import { S3Client, S3ClientConfig } from '@aws-sdk/client-s3';
+import type { S3Client, S3ClientConfig } from '@aws-sdk/client-s3';
 import { S3Settings } from '@app/config';
+import { s3 } from './s3-sdk';
 
 /** Tries of a request whose body can be sent again (everything but a part's stream). */
 const REQUEST_ATTEMPTS = 4;
@@ -55,7 +56,7 @@ export function createS3Clients(settings: S3Settings, overrides: Pick<S3ClientCo
     ...overrides,
   };
   return {
-    requests: new S3Client({ ...base, maxAttempts: REQUEST_ATTEMPTS }),
-    parts: new S3Client({ ...base, maxAttempts: 1 }),
+    requests: new s3.S3Client({ ...base, maxAttempts: REQUEST_ATTEMPTS }),
+    parts: new s3.S3Client({ ...base, maxAttempts: 1 }),
   };
 }

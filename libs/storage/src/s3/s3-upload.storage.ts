@@ -1,22 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Readable } from 'node:stream';
-import {
-  AbortMultipartUploadCommand,
-  CompleteMultipartUploadCommand,
-  CreateMultipartUploadCommand,
-  DeleteObjectCommand,
-  GetObjectCommand,
-  HeadBucketCommand,
-  HeadObjectCommand,
-  ListMultipartUploadsCommand,
-  ListObjectsV2Command,
-  ListPartsCommand,
-  PutObjectCommand,
-  PutObjectCommandOutput,
-  UploadPartCommand,
-  UploadPartCopyCommand,
-  UploadPartCommandOutput,
-} from '@aws-sdk/client-s3';
+import type { PutObjectCommandOutput, UploadPartCommandOutput } from '@aws-sdk/client-s3';
 import { S3Settings } from '@app/config';
 import {
   ChunkSlot,
@@ -41,6 +25,7 @@ import { PartBody } from './part-body';
 import { S3Clients, createS3Clients } from './s3-clients';
 import { StorageStartupError, explainStartupFailure } from './s3-startup';
 import { mapStoreErrors, s3ErrorName, toDomainError } from './s3-errors';
+import { s3 } from './s3-sdk';
 import { digestStream } from './stream-digests';
 
 /** Part copies of a reopened upload in flight at once. */
@@ -81,7 +66,7 @@ export class S3UploadStorage implements UploadStorage, KeepsChunkBeginnings, Cop
   static async open(settings: S3Settings, clients?: S3Clients): Promise<S3UploadStorage> {
     const storage = new S3UploadStorage(settings, clients);
     try {
-      await storage.clients.requests.send(new ListObjectsV2Command({ Bucket: settings.bucket, Prefix: settings.prefix, MaxKeys: 1 }));
+      await storage.clients.requests.send(new s3.ListObjectsV2Command({ Bucket: settings.bucket, Prefix: settings.prefix, MaxKeys: 1 }));
     } catch (error) {
       storage.close();
       throw new StorageStartupError(explainStartupFailure(error, settings));
@@ -102,12 +87,12 @@ export class S3UploadStorage implements UploadStorage, KeepsChunkBeginnings, Cop
     try {
       uploadId = await this.startMultipartUpload(key);
       await this.clients.parts.send(
-        new UploadPartCommand({ Bucket: this.bucket, Key: key, UploadId: uploadId, PartNumber: 1, Body: Readable.from([Buffer.from('x')]), ContentLength: 1, ChecksumAlgorithm: 'SHA256' }),
+        new s3.UploadPartCommand({ Bucket: this.bucket, Key: key, UploadId: uploadId, PartNumber: 1, Body: Readable.from([Buffer.from('x')]), ContentLength: 1, ChecksumAlgorithm: 'SHA256' }),
       );
     } catch (error) {
       refusal = error;
     }
-    if (uploadId !== undefined) await this.clients.requests.send(new AbortMultipartUploadCommand({ Bucket: this.bucket, Key: key, UploadId: uploadId })).catch(() => undefined);
+    if (uploadId !== undefined) await this.clients.requests.send(new s3.AbortMultipartUploadCommand({ Bucket: this.bucket, Key: key, UploadId: uploadId })).catch(() => undefined);
     if (refusal === undefined) return;
     this.close();
     throw new StorageStartupError(`S3_CHECKSUMS: ${this.settings.endpoint ?? 'AWS S3'} refused a part sent with its SHA-256 (${(refusal as Error).message}); set S3_CHECKSUMS=off for stores without flexible checksums.`);
@@ -150,7 +135,7 @@ export class S3UploadStorage implements UploadStorage, KeepsChunkBeginnings, Cop
         try {
           const result = await this.sendBody(part, (abortSignal) =>
             this.clients.parts.send(
-              new UploadPartCommand({
+              new s3.UploadPartCommand({
                 Bucket: this.bucket,
                 Key: key,
                 UploadId: uploadId,
@@ -230,7 +215,7 @@ export class S3UploadStorage implements UploadStorage, KeepsChunkBeginnings, Cop
       await mapStoreErrors(() => this.openUploadId(upload.id, this.key(upload.id)));
       const result = await this.sendBody(part, (abortSignal) =>
         this.clients.parts.send(
-          new PutObjectCommand({
+          new s3.PutObjectCommand({
             Bucket: this.bucket,
             Key: key,
             Body: part.stream,
@@ -268,7 +253,7 @@ export class S3UploadStorage implements UploadStorage, KeepsChunkBeginnings, Cop
       );
     let object;
     try {
-      object = await this.clients.requests.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }));
+      object = await this.clients.requests.send(new s3.GetObjectCommand({ Bucket: this.bucket, Key: key }));
     } catch (error) {
       throw s3ErrorName(error) === 'NoSuchKey' ? lost() : toDomainError(error);
     }
@@ -297,7 +282,7 @@ export class S3UploadStorage implements UploadStorage, KeepsChunkBeginnings, Cop
     if (key === keep) return;
     try {
       beforeEachWrite?.();
-      await this.clients.requests.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: key }));
+      await this.clients.requests.send(new s3.DeleteObjectCommand({ Bucket: this.bucket, Key: key }));
     } catch {
       // Left for the sweep.
     }
@@ -313,9 +298,9 @@ export class S3UploadStorage implements UploadStorage, KeepsChunkBeginnings, Cop
     for (const name of [...this.tailsRead.keys()]) if (name.startsWith(`${uploadId} `)) this.tailsRead.delete(name);
     let token: string | undefined;
     do {
-      const page = await this.clients.requests.send(new ListObjectsV2Command({ Bucket: this.bucket, Prefix: prefix, ContinuationToken: token }));
+      const page = await this.clients.requests.send(new s3.ListObjectsV2Command({ Bucket: this.bucket, Prefix: prefix, ContinuationToken: token }));
       for (const object of page.Contents ?? []) {
-        if (object.Key !== undefined) await this.clients.requests.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: object.Key }));
+        if (object.Key !== undefined) await this.clients.requests.send(new s3.DeleteObjectCommand({ Bucket: this.bucket, Key: object.Key }));
       }
       token = page.IsTruncated ? page.NextContinuationToken : undefined;
     } while (token);
@@ -329,7 +314,7 @@ export class S3UploadStorage implements UploadStorage, KeepsChunkBeginnings, Cop
       if (uploadId !== null) {
         if (totalChunks(upload) === 0) {
           // S3 completes no multipart upload without parts: an empty file is put whole.
-          await this.clients.requests.send(new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: Buffer.alloc(0), ContentLength: 0 }));
+          await this.clients.requests.send(new s3.PutObjectCommand({ Bucket: this.bucket, Key: key, Body: Buffer.alloc(0), ContentLength: 0 }));
           await this.abortOpenUploads(upload.id, key);
         } else {
           const lost = await this.completeAsRecorded(upload, key, uploadId, chunks);
@@ -362,7 +347,7 @@ export class S3UploadStorage implements UploadStorage, KeepsChunkBeginnings, Cop
     for (;;) {
       try {
         await this.clients.requests.send(
-          new CompleteMultipartUploadCommand({
+          new s3.CompleteMultipartUploadCommand({
             Bucket: this.bucket,
             Key: key,
             UploadId: uploadId,
@@ -397,7 +382,7 @@ export class S3UploadStorage implements UploadStorage, KeepsChunkBeginnings, Cop
   /** One streamed read of the object: the whole file's SHA-256 and each chunk's. Null when there is no object. */
   private async readDigests(upload: UploadLayout, key: string): Promise<StoredDigests | null> {
     try {
-      const object = await this.clients.requests.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }));
+      const object = await this.clients.requests.send(new s3.GetObjectCommand({ Bucket: this.bucket, Key: key }));
       return await digestStream(object.Body as Readable, upload);
     } catch (error) {
       if (s3ErrorName(error) === 'NoSuchKey') return null;
@@ -432,7 +417,7 @@ export class S3UploadStorage implements UploadStorage, KeepsChunkBeginnings, Cop
       for (let index = queue.shift(); index !== undefined; index = queue.shift()) {
         const { start, end } = chunkRange(upload, index);
         await this.clients.requests.send(
-          new UploadPartCopyCommand({ Bucket: this.bucket, Key: key, UploadId: uploadId, PartNumber: index + 1, CopySource: source, CopySourceRange: `bytes=${start}-${end}` }),
+          new s3.UploadPartCopyCommand({ Bucket: this.bucket, Key: key, UploadId: uploadId, PartNumber: index + 1, CopySource: source, CopySourceRange: `bytes=${start}-${end}` }),
         );
       }
     };
@@ -453,7 +438,7 @@ export class S3UploadStorage implements UploadStorage, KeepsChunkBeginnings, Cop
         beforeEachWrite?.();
         try {
           const result = await this.clients.requests.send(
-            new UploadPartCopyCommand({ Bucket: this.bucket, Key: key, UploadId: uploadId, PartNumber: slot.index + 1, CopySource: copySource, CopySourceRange: range }),
+            new s3.UploadPartCopyCommand({ Bucket: this.bucket, Key: key, UploadId: uploadId, PartNumber: slot.index + 1, CopySource: copySource, CopySourceRange: range }),
           );
           const etag = result.CopyPartResult?.ETag;
           if (!etag) throw new UploadError('SERVICE_UNAVAILABLE', 'Object storage copied the chunk without an ETag, so it could not be recorded; try again.', {}, 1);
@@ -476,7 +461,7 @@ export class S3UploadStorage implements UploadStorage, KeepsChunkBeginnings, Cop
   async publish(_upload: UploadLayout): Promise<void> {}
 
   async readPublished(uploadId: string, range?: { start: number; end: number }): Promise<Readable> {
-    const request = new GetObjectCommand({ Bucket: this.bucket, Key: this.key(uploadId), ...(range ? { Range: `bytes=${range.start}-${range.end}` } : {}) });
+    const request = new s3.GetObjectCommand({ Bucket: this.bucket, Key: this.key(uploadId), ...(range ? { Range: `bytes=${range.start}-${range.end}` } : {}) });
     try {
       return (await this.clients.requests.send(request)).Body as Readable;
     } catch (error) {
@@ -489,7 +474,7 @@ export class S3UploadStorage implements UploadStorage, KeepsChunkBeginnings, Cop
     await mapStoreErrors(async () => {
       await this.abortOpenUploads(uploadId, key);
       await this.removeTails(uploadId);
-      if (which === 'all') await this.clients.requests.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: key }));
+      if (which === 'all') await this.clients.requests.send(new s3.DeleteObjectCommand({ Bucket: this.bucket, Key: key }));
     });
   }
 
@@ -506,7 +491,7 @@ export class S3UploadStorage implements UploadStorage, KeepsChunkBeginnings, Cop
     };
     let token: string | undefined;
     do {
-      const page = await mapStoreErrors(() => this.clients.requests.send(new ListObjectsV2Command({ Bucket: this.bucket, Prefix: prefix, ContinuationToken: token })));
+      const page = await mapStoreErrors(() => this.clients.requests.send(new s3.ListObjectsV2Command({ Bucket: this.bucket, Prefix: prefix, ContinuationToken: token })));
       for (const object of page.Contents ?? []) {
         if (object.LastModified === undefined || object.LastModified >= changedBefore) continue;
         const uploadId = uploadIdOf(object.Key);
@@ -524,12 +509,12 @@ export class S3UploadStorage implements UploadStorage, KeepsChunkBeginnings, Cop
   }
 
   async ping(): Promise<void> {
-    await mapStoreErrors(() => this.clients.requests.send(new HeadBucketCommand({ Bucket: this.bucket })));
+    await mapStoreErrors(() => this.clients.requests.send(new s3.HeadBucketCommand({ Bucket: this.bucket })));
   }
 
   private async startMultipartUpload(key: string): Promise<string> {
     const created = await this.clients.requests.send(
-      new CreateMultipartUploadCommand({ Bucket: this.bucket, Key: key, ...(this.settings.checksums ? { ChecksumAlgorithm: 'SHA256' as const } : {}) }),
+      new s3.CreateMultipartUploadCommand({ Bucket: this.bucket, Key: key, ...(this.settings.checksums ? { ChecksumAlgorithm: 'SHA256' as const } : {}) }),
     );
     return created.UploadId as string;
   }
@@ -562,7 +547,7 @@ export class S3UploadStorage implements UploadStorage, KeepsChunkBeginnings, Cop
     this.openUploads.delete(uploadId);
     for await (const open of this.multipartUploads(key)) {
       if (open.key !== key) continue;
-      await this.clients.requests.send(new AbortMultipartUploadCommand({ Bucket: this.bucket, Key: key, UploadId: open.id })).catch((error: unknown) => {
+      await this.clients.requests.send(new s3.AbortMultipartUploadCommand({ Bucket: this.bucket, Key: key, UploadId: open.id })).catch((error: unknown) => {
         if (s3ErrorName(error) !== 'NoSuchUpload') throw error;
       });
     }
@@ -572,7 +557,7 @@ export class S3UploadStorage implements UploadStorage, KeepsChunkBeginnings, Cop
     let keyMarker: string | undefined;
     let uploadIdMarker: string | undefined;
     for (;;) {
-      const page = await this.clients.requests.send(new ListMultipartUploadsCommand({ Bucket: this.bucket, Prefix: prefix, KeyMarker: keyMarker, UploadIdMarker: uploadIdMarker }));
+      const page = await this.clients.requests.send(new s3.ListMultipartUploadsCommand({ Bucket: this.bucket, Prefix: prefix, KeyMarker: keyMarker, UploadIdMarker: uploadIdMarker }));
       for (const open of page.Uploads ?? []) {
         if (open.Key !== undefined && open.UploadId !== undefined) yield { key: open.Key, id: open.UploadId, initiated: open.Initiated ?? new Date(0) };
       }
@@ -587,7 +572,7 @@ export class S3UploadStorage implements UploadStorage, KeepsChunkBeginnings, Cop
     const parts = new Map<number, string>();
     let marker: string | undefined;
     for (;;) {
-      const page = await this.clients.requests.send(new ListPartsCommand({ Bucket: this.bucket, Key: key, UploadId: uploadId, PartNumberMarker: marker }));
+      const page = await this.clients.requests.send(new s3.ListPartsCommand({ Bucket: this.bucket, Key: key, UploadId: uploadId, PartNumberMarker: marker }));
       for (const part of page.Parts ?? []) if (part.PartNumber !== undefined && part.ETag !== undefined) parts.set(part.PartNumber, part.ETag);
       if (!page.IsTruncated) return parts;
       marker = page.NextPartNumberMarker;
@@ -596,7 +581,7 @@ export class S3UploadStorage implements UploadStorage, KeepsChunkBeginnings, Cop
 
   private async objectExists(key: string): Promise<boolean> {
     try {
-      await this.clients.requests.send(new HeadObjectCommand({ Bucket: this.bucket, Key: key }));
+      await this.clients.requests.send(new s3.HeadObjectCommand({ Bucket: this.bucket, Key: key }));
       return true;
     } catch (error) {
       if (s3ErrorName(error) === 'NotFound' || s3ErrorName(error) === 'NoSuchKey') return false;
