@@ -60,11 +60,13 @@ describe('chunk leases on Redis, with replica liveness', () => {
   });
 
   it('hands a dead holder\'s lease to the next asker as soon as its liveness key lapses', async () => {
+    // The survivor is up first: the dead replica's short-lived key is not to lapse while it starts.
+    const survivor = live();
+    await survivor.liveness.currentHolder();
     const dead = replica(redis, prefix, 300);
     started.push(dead.liveness);
     const held = await dead.leases.acquire('upload', 0, 30_000);
     expect(held).not.toBeNull();
-    const survivor = live();
     expect(await survivor.leases.acquire('upload', 0, 30_000)).toBeNull();
 
     // The dead replica never refreshes its key again (it was never started).
