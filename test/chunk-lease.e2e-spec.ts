@@ -5,7 +5,7 @@ import { sleep } from './support/processes';
 
 /** One replica's view of the lease store: its own liveness key and leases under it. */
 function replica(redis: Redis, prefix: string, livenessTtlMs = 2_000) {
-  const liveness = new ReplicaLiveness(redis, prefix, livenessTtlMs);
+  const liveness = new ReplicaLiveness(process.env.E2E_REDIS_URL as string, prefix, livenessTtlMs);
   return { liveness, leases: new RedisChunkLease(redis, prefix, liveness) };
 }
 
@@ -41,11 +41,32 @@ describe('chunk leases on Redis, with replica liveness', () => {
     expect(await held!.renew()).toBe(true);
   });
 
+  it('keeps the key and the leases of a replica whose main thread is blocked for several TTLs', async () => {
+    const [busy, other] = [live(300), live()];
+    const holder = await busy.liveness.currentHolder();
+    const held = await busy.leases.acquire('upload', 4, 30_000);
+    expect(held).not.toBeNull();
+
+    // Nothing on this thread runs meanwhile: no timer, no Redis reply.
+    const blockedUntil = Date.now() + 3 * busy.liveness.ttlMs;
+    while (Date.now() < blockedUntil);
+
+    expect(busy.liveness.isAlive(holder)).toBe(true);
+    expect(held!.holderAlive()).toBe(true);
+    expect(await redis.pttl(busy.liveness.keyOf(holder))).toBeGreaterThan(0);
+    expect(await other.leases.acquire('upload', 4, 30_000)).toBeNull();
+    expect(await held!.renew()).toBe(true);
+    expect(await busy.liveness.currentHolder()).toBe(holder);
+  });
+
   it('hands a dead holder\'s lease to the next asker as soon as its liveness key lapses', async () => {
+    // The survivor is up first: the dead replica's short-lived key is not to lapse while it starts.
+    const survivor = live();
+    await survivor.liveness.currentHolder();
     const dead = replica(redis, prefix, 300);
+    started.push(dead.liveness);
     const held = await dead.leases.acquire('upload', 0, 30_000);
     expect(held).not.toBeNull();
-    const survivor = live();
     expect(await survivor.leases.acquire('upload', 0, 30_000)).toBeNull();
 
     // The dead replica never refreshes its key again (it was never started).
@@ -61,6 +82,7 @@ describe('chunk leases on Redis, with replica liveness', () => {
 
   it('comes back under a new holder id after its key lapsed, never answering for the old one', async () => {
     const paused = replica(redis, prefix, 300);
+    started.push(paused.liveness);
     const before = await paused.liveness.currentHolder();
     const held = await paused.leases.acquire('upload', 1, 30_000);
     await sleep(400);

@@ -49,8 +49,8 @@ export class QueueModule implements OnApplicationShutdown {
         {
           // Only the API takes chunk leases, so only it keeps a liveness key.
           provide: LIVENESS,
-          inject: [APP_CONFIG, REDIS],
-          useFactory: (config: AppConfig, redis: Redis) => (role === 'producer' ? new ReplicaLiveness(redis, config.redisPrefix, config.replicaLivenessTtlMs) : null),
+          inject: [APP_CONFIG],
+          useFactory: (config: AppConfig) => (role === 'producer' ? new ReplicaLiveness(config.redisUrl, config.redisPrefix, config.replicaLivenessTtlMs, `${name}-liveness`) : null),
         },
         {
           provide: CHUNK_LEASE,
