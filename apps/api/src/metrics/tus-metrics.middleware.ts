@@ -1,7 +1,7 @@
 import { Injectable, Logger, NestMiddleware } from '@nestjs/common';
 import type { NextFunction, Request, Response } from 'express';
 import { ApiMetrics } from './api-metrics';
-import { CLIENT_CLOSED } from './chunk-metrics.middleware';
+import { recordOutcome } from './response-outcome';
 
 /**
  * Counts every tus request that carries bytes (PATCH, and POST with a body) and the durable
@@ -19,23 +19,10 @@ export class TusMetricsMiddleware implements NestMiddleware {
       next();
       return;
     }
-    let answeredCode: unknown;
-    const sendJson = response.json;
-    response.json = function (this: Response, body?: unknown) {
-      answeredCode = (body as { code?: unknown } | undefined)?.code;
-      return sendJson.call(this, body);
-    };
-    response.once('close', () => {
-      try {
-        const ok = response.writableFinished && response.statusCode < 400;
-        const outcome = !response.writableFinished ? CLIENT_CLOSED : ok ? 'ok' : typeof answeredCode === 'string' ? answeredCode : `HTTP_${response.statusCode}`;
-        const from = request.method === 'POST' ? 0 : Number(request.headers['upload-offset']);
-        const to = Number(response.getHeader('upload-offset'));
-        this.metrics.recordTusPatch(outcome, ok && Number.isSafeInteger(from) && Number.isSafeInteger(to) ? to - from : 0);
-      } catch (error) {
-        // A listener that throws would take the process down: metrics are not worth that.
-        this.logger.warn(`Could not record a tus request: ${(error as Error).message}`);
-      }
+    recordOutcome(response, this.logger, 'a tus request', (outcome) => {
+      const from = request.method === 'POST' ? 0 : Number(request.headers['upload-offset']);
+      const to = Number(response.getHeader('upload-offset'));
+      this.metrics.recordTusPatch(outcome, outcome === 'ok' && Number.isSafeInteger(from) && Number.isSafeInteger(to) ? to - from : 0);
     });
     next();
   }
