@@ -1,3 +1,4 @@
+import { get } from 'node:http';
 import { eventually } from './support/processes';
 import { Stack } from './support/stack';
 import { UploadClient, randomFile, rawPut, recordedChunks } from './support/upload-client';
@@ -51,5 +52,25 @@ describe('an API replica stopped with SIGTERM', () => {
     expect(stack.api.log).toMatch(/still in flight after 1 s/);
     expect(await put.finish()).toBeNull();
     expect(await recordedChunks(stack, uploadId)).toEqual([]);
+  });
+});
+
+describe('an API replica between requests', () => {
+  let stack: Stack;
+  beforeAll(async () => {
+    stack = await Stack.start();
+  });
+  afterAll(() => stack?.stop());
+
+  it('keeps an idle connection for longer than clients and proxies do, and says how long', async () => {
+    // Clients drop an idle connection a little before the Keep-Alive hint; proxies after their
+    // own timeout (nginx's here: 4 s). The server closing it first would fail the request sent on it.
+    const keepAlive = await new Promise<string | string[] | undefined>((resolve, reject) => {
+      get(stack.url('/health/live'), (response) => {
+        response.resume();
+        response.on('end', () => resolve(response.headers['keep-alive']));
+      }).on('error', reject);
+    });
+    expect(keepAlive).toBe('timeout=65');
   });
 });

@@ -216,8 +216,11 @@ async function concurrentUploads({ baseUrl, filePath, uploads, fileSize, chunkSi
   const sessions = [];
   const fileBytes = await readFile(filePath);
   try {
+    const failedAt = (step) => (error) => {
+      throw Object.assign(error, { step });
+    };
     const oneUpload = async (n) => {
-      const session = await client.initiate(baseUrl, `bench-concurrent-${n}.bin`, fileSize, chunkSize);
+      const session = await client.initiate(baseUrl, `bench-concurrent-${n}.bin`, fileSize, chunkSize).catch(failedAt('initiate'));
       sessions.push(session);
       await client.sendChunks(session, filePath, fileSize, Array.from({ length: session.totalChunks }, (_, i) => i), 1, observed, fileBytes);
       return session;
@@ -227,9 +230,13 @@ async function concurrentUploads({ baseUrl, filePath, uploads, fileSize, chunkSi
     const lastAck = performance.now();
     // Slower polling the more uploads there are: 1,000 uploads polled every 20 ms would be a load test of its own.
     const acknowledged = sent.filter((r) => r.status === 'fulfilled').map((r) => r.value);
-    const finished = await Promise.allSettled(acknowledged.map((session) => client.waitUntilCompleted(session, Math.max(200, uploads), 10 * 60_000)));
+    const finished = await Promise.allSettled(
+      acknowledged.map((session) => client.waitUntilCompleted(session, Math.max(200, uploads), 10 * 60_000).catch(failedAt('status'))),
+    );
     const allCompleted = performance.now();
-    for (const r of [...sent, ...finished]) if (r.status === 'rejected') observed.errors.push({ error: r.reason.message });
+    for (const r of [...sent, ...finished]) {
+      if (r.status === 'rejected') observed.errors.push({ step: r.reason.step ?? 'chunks', error: r.reason.message, reusedSocket: r.reason.reusedSocket });
+    }
     return {
       seconds: seconds(lastAck - began),
       mibPerSecond: mibPerSecond(uploads * fileSize, lastAck - began),

@@ -35,7 +35,9 @@ function request(url, { method = 'GET', headers = {}, body } = {}) {
       });
       res.on('error', reject);
     });
-    req.on('error', reject);
+    // Whether a keep-alive socket was reused tells a connection that failed to open from one
+    // the server closed between requests.
+    req.on('error', (error) => reject(Object.assign(error, { reusedSocket: req.reusedSocket })));
     if (typeof body === 'function') {
       // Headers go out now, not with the body: the server validates the request and claims
       // the chunk while this side reads it from the file, as curl -T does.
@@ -137,7 +139,7 @@ async function putChunkUntilAcknowledged(session, filePath, index, fileSize, mem
   for (let attempt = 1; ; attempt++) {
     const answer = await putChunk(session, filePath, index, fileSize, memory, fileBytes).catch((error) => {
       memory?.abandon();
-      return { status: 0, json: { error: error.message } };
+      return { status: 0, json: { error: error.message, reusedSocket: error.reusedSocket } };
     });
     if (answer.latencyMs !== undefined) observed.latenciesMs.push(answer.latencyMs);
     if (answer.status === 200) return;

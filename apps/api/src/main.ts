@@ -14,6 +14,8 @@ import { boundDrainOnStop } from './http/drain';
 import { setupOpenApi } from './openapi/setup-openapi';
 import { tusHeaders } from './tus/tus-headers.middleware';
 
+const KEEP_ALIVE_TIMEOUT_MS = 65_000;
+
 async function bootstrap(): Promise<void> {
   const config = loadConfig();
   const logger = new Logger('Api');
@@ -38,6 +40,10 @@ async function bootstrap(): Promise<void> {
   // longer than that (between requests, say) is dropped.
   server.requestTimeout = 0;
   server.timeout = Math.max(120_000, config.bodyIdleTimeoutMs + 10_000);
+  // An idle keep-alive connection is closed only long after a client or proxy would drop it
+  // (they go by the Keep-Alive hint, or a timeout of their own, usually under a minute): a
+  // request sent just as the server closes the connection fails, and a chunk cannot be replayed.
+  server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
   answerMalformedRequests(server);
   boundDrainOnStop(server, config.shutdownTimeoutMs, logger);
 
