@@ -307,7 +307,7 @@ describe('the tus 1.0 protocol at /files/', () => {
 describe('a tus final upload before its verification', () => {
   const ctx = useStack({ workers: 0, env: { DEFAULT_CHUNK_SIZE: String(CHUNK), COMPLETE_WAIT: '0' } });
 
-  it('has no Upload-Offset on HEAD until completed, and refuses PATCHes meanwhile with 403', async () => {
+  it('has no Upload-Offset on HEAD until completed, and refuses PATCHes meanwhile and bytes sent with its creation with 403', async () => {
     const part = randomFile(CHUNK + 10);
     const created = await rawRequest(ctx.stack, 'POST', '/files/', { headers: { ...PATCH_HEADERS, 'upload-length': String(part.length), 'upload-concat': 'partial', 'content-length': String(part.length) }, body: part });
     expect(created.status).toBe(201);
@@ -316,6 +316,14 @@ describe('a tus final upload before its verification', () => {
     const worker = await ctx.stack.startWorker();
     await eventually(async () => ((await ctx.client.status(partial)).body.status === 'completed' ? true : undefined), 'the partial upload to complete');
     await worker.stop();
+
+    // A final upload takes no bytes of its own, not even with its creation: nothing is created.
+    const uploadCount = async () => Number((await ctx.stack.db.query<{ count: string }>('SELECT count(*) FROM uploads')).rows[0].count);
+    const uploadsBefore = await uploadCount();
+    const withBody = await rawRequest(ctx.stack, 'POST', '/files/', { headers: { ...PATCH_HEADERS, 'upload-concat': `final;/files/${partial}`, 'content-length': '4' }, body: Buffer.from('more') });
+    expectError(withBody, 403, 'UPLOAD_IS_FINAL');
+    expect(withBody.headers.has('location')).toBe(false);
+    expect(await uploadCount()).toBe(uploadsBefore);
 
     const final = await rawRequest(ctx.stack, 'POST', '/files/', { headers: { ...TUS, 'upload-concat': `final;/files/${partial} /files/${partial}` } });
     expect(final.status).toBe(201);

@@ -72,18 +72,20 @@ export class TusController {
   )
   async create(@Req() request: Request, @Res() response: Response, @CurrentCaller() caller: Caller): Promise<void> {
     assertTusResumable(header(request, 'tus-resumable'));
+    const length = declaredLength(request);
+    const withBody = length !== null ? length > 0 : request.headers['transfer-encoding'] !== undefined;
     const session = await this.tus.create({
       uploadLength: header(request, 'upload-length'),
       uploadDeferLength: header(request, 'upload-defer-length'),
       uploadMetadata: header(request, 'upload-metadata'),
       uploadConcat: header(request, 'upload-concat'),
+      withBody,
       caller,
     });
     // Set first, so that an error in the body below still tells the client where its upload is.
     response.setHeader('Location', `${publicBaseUrl(this.config.publicBaseUrl, request)}/${TUS_ROUTE}/${session.id}`);
     let upload = { session, offset: session.status === 'uploading' ? 0 : session.fileSize };
-    const length = declaredLength(request);
-    if (length !== null ? length > 0 : request.headers['transfer-encoding'] !== undefined) {
+    if (withBody) {
       // creation-with-upload: the body is the upload's first PATCH.
       upload = await this.tus.patch({ ...this.patchOf(request, caller), uploadId: session.id, uploadOffset: '0' });
     }

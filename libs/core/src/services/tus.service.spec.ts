@@ -18,7 +18,7 @@ describe(TusService.name, () => {
   const setup = async (chunks = 3) => {
     const services = newCoreServices({ config: { defaultChunkSize: CHUNK } });
     const file = randomFile(chunks, CHUNK);
-    const session = await services.tus.create({ uploadLength: String(file.bytes.length), uploadDeferLength: undefined, uploadMetadata: undefined, uploadConcat: undefined, caller: ANYONE });
+    const session = await services.tus.create({ uploadLength: String(file.bytes.length), uploadDeferLength: undefined, uploadMetadata: undefined, uploadConcat: undefined, withBody: false, caller: ANYONE });
     return { services, sut: services.tus, file: file.bytes, session };
   };
 
@@ -87,7 +87,7 @@ describe(TusService.name, () => {
   });
 
   describe('concatenation', () => {
-    const creation = { uploadLength: undefined, uploadDeferLength: undefined, uploadMetadata: undefined, caller: ANYONE };
+    const creation = { uploadLength: undefined, uploadDeferLength: undefined, uploadMetadata: undefined, withBody: false, caller: ANYONE };
 
     /** A completed partial upload of `bytes`. */
     const partial = async (services: CoreServices, bytes: Buffer) => {
@@ -137,9 +137,17 @@ describe(TusService.name, () => {
     });
   });
 
+  it('refuses a final upload created with bytes of its own before creating anything', async () => {
+    const { services, sut } = await setup();
+    const create = jest.spyOn(services.uploads, 'create');
+    const creation = { uploadLength: undefined, uploadDeferLength: undefined, uploadMetadata: undefined, withBody: true, caller: ANYONE };
+    await expect(sut.create({ ...creation, uploadConcat: 'final;/files/Xq3vT9pL0aZbR7wE2mN5cA' })).rejects.toMatchObject({ code: 'UPLOAD_IS_FINAL' });
+    expect(create).not.toHaveBeenCalled();
+  });
+
   it('tells a partial upload by its HEAD, with its offset', async () => {
     const { sut } = await setup();
-    const partial = await sut.create({ uploadLength: String(CHUNK), uploadDeferLength: undefined, uploadMetadata: undefined, uploadConcat: 'partial', caller: ANYONE });
+    const partial = await sut.create({ uploadLength: String(CHUNK), uploadDeferLength: undefined, uploadMetadata: undefined, uploadConcat: 'partial', withBody: false, caller: ANYONE });
     expect(await sut.head(partial.id, ANYONE)).toMatchObject({ session: { tusConcat: 'partial' }, offset: 0 });
   });
 
@@ -162,7 +170,7 @@ describe(TusService.name, () => {
     const setupWholeParts = async () => {
       const services = newCoreServices({ config: { defaultChunkSize: CHUNK }, storage: wholePartsStorage() });
       const file = randomFile(3, CHUNK);
-      const session = await services.tus.create({ uploadLength: String(file.bytes.length), uploadDeferLength: undefined, uploadMetadata: undefined, uploadConcat: undefined, caller: ANYONE });
+      const session = await services.tus.create({ uploadLength: String(file.bytes.length), uploadDeferLength: undefined, uploadMetadata: undefined, uploadConcat: undefined, withBody: false, caller: ANYONE });
       return { services, sut: services.tus, file: file.bytes, session };
     };
 

@@ -29,6 +29,8 @@ export interface TusCreation {
   uploadDeferLength: string | undefined;
   uploadMetadata: string | undefined;
   uploadConcat: string | undefined;
+  /** creation-with-upload: the request carries the first PATCH's bytes. */
+  withBody: boolean;
   caller: Caller;
 }
 
@@ -88,6 +90,7 @@ export class TusService {
     }
     const concat = request.uploadConcat === undefined ? null : parseUploadConcat(request.uploadConcat);
     const { fileName, contentType, metadata } = parseUploadMetadata(request.uploadMetadata);
+    if (concat?.kind === 'final' && request.withBody) throw finalTakesNoBytes();
     if (concat?.kind === 'final') return this.concatenate(concat.uploadIds, { fileName, contentType, metadata }, request.caller, concat);
 
     // A partial upload is an upload like any other, verified on its own; a final one takes its bytes.
@@ -217,7 +220,7 @@ export class TusService {
     const checksum = request.uploadChecksum === undefined ? null : parseUploadChecksum(request.uploadChecksum);
     let session = await this.uploadService.get(id, request.caller);
     if (isFinalUpload(session) && !concatenating) {
-      throw new UploadError('UPLOAD_IS_FINAL', 'This is a final upload (Upload-Concat: final): its bytes are those of its partial uploads and it takes no PATCH; patch the partial uploads instead.');
+      throw finalTakesNoBytes();
     }
     this.assertNotEnded(session);
 
@@ -373,6 +376,10 @@ export class TusService {
 
 function mediaType(value: string | undefined): string {
   return (value ?? '').split(';')[0].trim().toLowerCase();
+}
+
+function finalTakesNoBytes(): UploadError {
+  return new UploadError('UPLOAD_IS_FINAL', 'This is a final upload (Upload-Concat: final): its bytes are those of its partial uploads and it takes no PATCH; patch the partial uploads instead.');
 }
 
 /**
