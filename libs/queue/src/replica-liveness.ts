@@ -132,7 +132,7 @@ export class ReplicaLiveness {
     const thread = new Worker(THREAD_SCRIPT, {
       workerData,
       name: 'replica-liveness',
-      // It holds one Redis connection and a timer: V8's default heap limits only let its RSS grow.
+      // It holds one Redis connection and a timer: a small heap keeps the thread's RSS down.
       resourceLimits: { maxYoungGenerationSizeMb: 1, maxOldGenerationSizeMb: 16 },
       // Node loads the .ts as a module by its syntax and would say so on every start.
       execArgv: THREAD_SCRIPT.endsWith('.ts') ? ['--disable-warning=MODULE_TYPELESS_PACKAGE_JSON'] : [],
