@@ -140,12 +140,60 @@ describe('part file I/O', () => {
     expect(pool.made.count).toBe(2);
   });
 
-  it('sends writes through the page cache once every batch of a full pool is in use, and grows no further', async () => {
-    const pool = countingPool(2);
-    const bodies = [0, 1, 2, 3].map(() => randomBytes(3 * MiB));
+  /** A body that sends `first`, then waits for `release()` before sending `rest`. */
+  function heldBody(first: Buffer, rest: Buffer) {
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    async function* body(): AsyncGenerator<Buffer> {
+      yield first;
+      await released;
+      yield rest;
+    }
+    return { body: body(), release };
+  }
+
+  it('admits a new write once a full pool hands a batch back, and grows no further', async () => {
+    const pool = countingPool(1);
+    const firstBody = randomBytes(MiB);
+    const held = heldBody(firstBody.subarray(0, 1000), firstBody.subarray(1000));
+    const first = writeBody(path, 0, held.body, { pool, beforeEachWrite: () => undefined });
+    const secondBody = randomBytes(MiB);
+    let secondWrites = 0;
+    const second = writeBody(path, 4 * MiB, piecesOf(secondBody), { pool, beforeEachWrite: () => void secondWrites++ });
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    // The first write holds the only batch and has not reached the pool's starvation limit.
+    expect(secondWrites).toBe(0);
+    held.release();
+    await Promise.all([first, second]);
+    expect(secondWrites).toBe(1);
+    expect(pool.made.count).toBe(1);
+    const file = await readFile(path);
+    expect(file.subarray(0, MiB).equals(firstBody)).toBe(true);
+    expect(file.subarray(4 * MiB, 5 * MiB).equals(secondBody)).toBe(true);
+  });
+
+  it('gives a waiting write a batch of its own when none has come back for a while', async () => {
+    const pool = new BatchPool(() => Buffer.from(pageAlignedMemory(MiB), 0, MiB), 1, 100);
+    const held = heldBody(Buffer.alloc(1000, 1), Buffer.alloc(MiB - 1000, 1));
+    const stalled = writeBody(path, 0, held.body, { pool, beforeEachWrite: () => undefined });
+    const body = randomBytes(MiB);
+    const startedAt = performance.now();
+    // A slow sender holds the only batch: the next write goes ahead regardless.
+    await writeBody(path, 4 * MiB, piecesOf(body), { pool, beforeEachWrite: () => undefined });
+    expect(performance.now() - startedAt).toBeGreaterThanOrEqual(90);
+    held.release();
+    await stalled;
+    const file = await readFile(path);
+    expect(file.subarray(4 * MiB, 5 * MiB).equals(body)).toBe(true);
+    expect(file.subarray(0, MiB).every((byte) => byte === 1)).toBe(true);
+  });
+
+  it('takes a second batch for a write under way even from a full pool', async () => {
+    const pool = countingPool(1);
+    const bodies = [0, 1].map(() => randomBytes(3 * MiB));
     await Promise.all(bodies.map((body, i) => writeBody(path, i * 4 * MiB, piecesOf(body), { pool, beforeEachWrite: () => undefined })));
-    // Two writes went direct (a second batch each); the other two found no room.
-    expect(pool.made.count).toBe(4);
+    // The first write took a second batch without waiting; the next was admitted with the two it left.
+    expect(pool.made.count).toBe(2);
     const file = await readFile(path);
     bodies.forEach((body, i) => expect(file.subarray(i * 4 * MiB, i * 4 * MiB + body.length).equals(body)).toBe(true));
   });

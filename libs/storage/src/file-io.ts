@@ -40,23 +40,38 @@ const MAX_WRITEV_BUFFERS = 1024;
  * Page-aligned write batches, each a whole number of DIRECT_IO_ALIGNMENT blocks long, reused
  * from one chunk to the next: fresh memory would cost a page fault per 4 KiB on every chunk,
  * and V8 frees WebAssembly memory only when it collects it. The pool never drops a batch, so
- * it is bounded instead: once `capacity` batches exist and none is idle, new writes go through
- * the page cache (a write already under way may still take its second batch).
+ * new writes are admitted only while fewer than `capacity` batches exist or one is idle; the
+ * others wait their turn, their bodies held back in the socket (the kernel's buffers, not
+ * this process's memory). Under many concurrent chunks that is faster than writing them all
+ * at once through the page cache, and it holds far fewer request bodies. A write under way
+ * takes its second batch without waiting. Slow senders must not hold every other upload up:
+ * when no batch has come back for `starvedAfterMs`, the longest waiter gets a new one.
  */
 export class BatchPool {
   private readonly idle: Buffer[] = [];
+  private readonly waiting: ((batch: Buffer) => void)[] = [];
   private allocated = 0;
+  /** When a batch last came back, or the first of the current waiters began to wait. */
+  private movedAt = 0;
+  private starvationCheck: NodeJS.Timeout | null = null;
 
   constructor(
     private readonly allocate: () => Buffer,
     private readonly capacity = 16,
+    private readonly starvedAfterMs = 250,
   ) {}
 
-  /** Whether a new direct write may start. */
-  hasRoom(): boolean {
-    return this.idle.length > 0 || this.allocated < this.capacity;
+  /** A batch for a new direct write: at once while there is room, otherwise in turn. */
+  async admit(): Promise<Buffer> {
+    if (this.idle.length > 0 || this.allocated < this.capacity) return this.take();
+    return await new Promise<Buffer>((resolve) => {
+      if (this.waiting.length === 0) this.movedAt = Math.max(this.movedAt, performance.now());
+      this.waiting.push(resolve);
+      this.watchForStarvation();
+    });
   }
 
+  /** A batch now, made if none is idle: for a write under way (its second batch), or a probe. */
   take(): Buffer {
     const batch = this.idle.pop();
     if (batch) return batch;
@@ -65,7 +80,26 @@ export class BatchPool {
   }
 
   give(batch: Buffer): void {
-    this.idle.push(batch);
+    this.movedAt = performance.now();
+    const next = this.waiting.shift();
+    if (next) next(batch);
+    else this.idle.push(batch);
+  }
+
+  private watchForStarvation(): void {
+    if (this.starvationCheck) return;
+    this.starvationCheck = setInterval(() => {
+      if (this.waiting.length === 0) {
+        clearInterval(this.starvationCheck ?? undefined);
+        this.starvationCheck = null;
+      } else if (performance.now() - this.movedAt >= this.starvedAfterMs) {
+        // Counts as a batch come back: the next waiter waits as long again.
+        this.movedAt = performance.now();
+        this.waiting.shift()?.(this.take());
+      }
+    }, this.starvedAfterMs / 5);
+    // The waiting requests keep the process alive, not this check.
+    this.starvationCheck.unref();
   }
 }
 
@@ -112,9 +146,8 @@ export interface BodyWriteOptions {
 export async function writeBody(path: string, offset: number, body: AsyncIterable<Buffer>, options: BodyWriteOptions): Promise<void> {
   const { pool, beforeEachWrite, expectedLength } = options;
   // A chunk that does not start on a block boundary (chunk sizes need not be multiples of
-  // 4 KiB) goes through the page cache, and so does one that finds every batch in use.
-  // The first batch is taken here, before any await, so concurrent writes cannot all see room.
-  const firstBatch = pool?.hasRoom() && offset % DIRECT_IO_ALIGNMENT === 0 ? pool.take() : null;
+  // 4 KiB) goes through the page cache.
+  const firstBatch = pool && offset % DIRECT_IO_ALIGNMENT === 0 ? await pool.admit() : null;
   if (pool && firstBatch) await writeDirect(path, offset, body, pool, firstBatch, beforeEachWrite, expectedLength);
   else await writeThroughPageCache(path, offset, body, beforeEachWrite);
 }
