@@ -8,10 +8,14 @@ import { TestProcess, eventually, freePort, portOpen } from './processes';
 export class PrivateRedis {
   private process?: TestProcess;
 
-  private constructor(readonly port: number) {}
+  private constructor(
+    readonly port: number,
+    private readonly settings: string[],
+  ) {}
 
-  static async start(): Promise<PrivateRedis> {
-    const redis = new PrivateRedis(await freePort());
+  /** `settings`: more redis-server arguments, as `['--requirepass', 'secret']`. */
+  static async start(settings: string[] = []): Promise<PrivateRedis> {
+    const redis = new PrivateRedis(await freePort(), settings);
     await redis.resume();
     return redis;
   }
@@ -21,7 +25,7 @@ export class PrivateRedis {
   }
 
   async resume(): Promise<void> {
-    this.process = new TestProcess('redis', 'redis-server', ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], process.env);
+    this.process = new TestProcess('redis', 'redis-server', ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', ...this.settings], process.env);
     await eventually(async () => ((await portOpen(this.port)) ? true : undefined), 'the private Redis to listen', 10_000);
   }
 

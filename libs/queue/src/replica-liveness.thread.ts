@@ -3,10 +3,12 @@
 // commands on the main connection) does not make a live replica look dead; a process that is
 // killed or stopped stops this thread too, and its key lapses within the TTL.
 //
-// Self-contained on purpose (only Node and ioredis): run from the TypeScript sources, Node
-// loads this file as it is, without the path aliases or the build.
+// Self-contained on purpose (only Node): run from the TypeScript sources, Node loads this file
+// as it is, without the path aliases or the build. It speaks Redis itself rather than load a
+// client library into a second V8 isolate: the thread sends three commands, and ioredis there
+// cost the API about 7 MiB of resident memory.
+import { connect as connectTcp, Socket } from 'node:net';
 import { isMainThread, parentPort, workerData } from 'node:worker_threads';
-import Redis from 'ioredis';
 
 /**
  * What both threads see at once, in a SharedArrayBuffer of `LIVENESS_STATE_BYTES`, read and
@@ -38,27 +40,17 @@ export function holderOf(base: string, generation: bigint | number): string {
   return `${base}.${generation.toString(36)}`;
 }
 
-if (!isMainThread && parentPort && (workerData as Partial<LivenessThreadData> | undefined)?.replicaLiveness) {
-  run(parentPort, workerData as LivenessThreadData);
-}
-
 function run(port: NonNullable<typeof parentPort>, data: LivenessThreadData): void {
   const state = new BigInt64Array(data.state);
   const warn = (message: string) => port.postMessage({ warn: message } satisfies FromLivenessThread);
-  const redis = new Redis(data.redisUrl, {
-    connectionName: data.connectionName,
-    // A refresh waits for the connection (at start, after an outage), but never longer than
-    // the TTL: its deadline counts from before it was queued, and the next one is due soon.
-    maxRetriesPerRequest: 1,
-    commandTimeout: data.ttlMs,
-    retryStrategy: (attempt) => Math.min(attempt * 200, 2_000),
-  });
   let lastError = '';
-  redis.on('error', (error: Error) => {
+  // A refresh waits for the connection (at start, after an outage), but never longer than the
+  // TTL: its deadline counts from before it was queued, and the next one is due soon.
+  const redis = new RedisConnection(data.redisUrl, data.connectionName, data.ttlMs, (error) => {
     if (error.message !== lastError) warn(`Redis connection error (liveness): ${error.message}`);
     lastError = error.message;
   });
-  redis.on('ready', () => (lastError = ''));
+  redis.onReady = () => (lastError = '');
 
   const keyOf = (generation: bigint) => `${data.keyPrefix}${holderOf(data.base, generation)}`;
   let timer: NodeJS.Timeout | undefined;
@@ -69,7 +61,7 @@ function run(port: NonNullable<typeof parentPort>, data: LivenessThreadData): vo
     const sentAt = Date.now();
     // XX: only extend a key that never lapsed. A key that did lapse means others may already
     // have taken this holder's leases, so the replica comes back under a new holder id.
-    if (Atomics.load(state, ALIVE_UNTIL) > 0n && (await redis.set(keyOf(generation), '1', 'PX', data.ttlMs, 'XX')) === 'OK') {
+    if (Atomics.load(state, ALIVE_UNTIL) > 0n && (await redis.send('SET', keyOf(generation), '1', 'PX', data.ttlMs, 'XX')) === 'OK') {
       // Compare-exchange: stop() may have zeroed it meanwhile, and then it stays zero.
       const current = Atomics.load(state, ALIVE_UNTIL);
       if (current > 0n) Atomics.compareExchange(state, ALIVE_UNTIL, current, BigInt(sentAt + data.ttlMs));
@@ -81,7 +73,7 @@ function run(port: NonNullable<typeof parentPort>, data: LivenessThreadData): vo
     const next = Atomics.add(state, GENERATION, 1n) + 1n;
     // The new key lives from this send on, not from the failed refresh's (which may have waited out an outage).
     const createdAt = Date.now();
-    await redis.set(keyOf(next), '1', 'PX', data.ttlMs, 'NX');
+    await redis.send('SET', keyOf(next), '1', 'PX', data.ttlMs, 'NX');
     if (Atomics.load(state, GENERATION) === next) Atomics.store(state, ALIVE_UNTIL, BigInt(createdAt + data.ttlMs));
   };
   const refresh = (): Promise<void> => {
@@ -109,9 +101,186 @@ function run(port: NonNullable<typeof parentPort>, data: LivenessThreadData): vo
     Atomics.store(state, ALIVE_UNTIL, 0n);
     const generation = Atomics.load(state, GENERATION);
     Atomics.add(state, GENERATION, 1n);
-    await redis.del(keyOf(generation)).catch(() => undefined);
-    redis.disconnect();
+    await redis.send('DEL', keyOf(generation)).catch(() => undefined);
+    redis.close();
     port.postMessage({ stopped: true } satisfies FromLivenessThread);
     port.close();
   }
+}
+
+type Reply = string | number | null;
+
+interface PendingCommand {
+  bytes: string;
+  resolve: (reply: Reply) => void;
+  reject: (error: Error) => void;
+  timer: NodeJS.Timeout;
+}
+
+/**
+ * One Redis connection (`redis://` or `rediss://`, with the URL's user, password and database),
+ * speaking just enough of the protocol for commands answered by a status, an integer or a
+ * string. It reconnects on its own, backing off up to 2 s. Commands sent while it is down wait
+ * for it; each one fails after `timeoutMs` however far it got, and one that timed out on the
+ * wire closes the connection, since the replies after it could no longer be paired.
+ */
+export class RedisConnection {
+  onReady: () => void = () => undefined;
+  private readonly url: URL;
+  private readonly name: string;
+  private readonly timeoutMs: number;
+  private readonly onError: (error: Error) => void;
+  private socket: Socket | null = null;
+  private ready = false;
+  private closed = false;
+  private attempts = 0;
+  private received: Buffer = Buffer.alloc(0);
+  /** Sent, waiting for their replies in order. */
+  private readonly inFlight: PendingCommand[] = [];
+  /** Waiting for the connection. */
+  private readonly queued: PendingCommand[] = [];
+
+  constructor(url: string, name: string, timeoutMs: number, onError: (error: Error) => void) {
+    this.url = new URL(url);
+    this.name = name;
+    this.timeoutMs = timeoutMs;
+    this.onError = onError;
+    this.open();
+  }
+
+  send(...args: (string | number)[]): Promise<Reply> {
+    if (this.closed) return Promise.reject(new Error('Connection is closed'));
+    return new Promise<Reply>((resolve, reject) => {
+      const command = this.command(args, resolve, reject);
+      if (this.ready && this.socket) this.write(command);
+      else this.queued.push(command);
+    });
+  }
+
+  close(): void {
+    this.closed = true;
+    this.socket?.destroy();
+    this.failAll(new Error('Connection is closed'));
+  }
+
+  private open(): void {
+    const host = this.url.hostname.replace(/^\[(.*)\]$/, '$1');
+    const port = Number(this.url.port || 6379);
+    // The TLS module is loaded only for a rediss:// URL, to keep the thread small.
+    const socket = this.url.protocol === 'rediss:' ? process.getBuiltinModule('node:tls').connect({ host, port, servername: host }) : connectTcp({ host, port });
+    this.socket = socket;
+    socket.setNoDelay(true);
+    socket.once(this.url.protocol === 'rediss:' ? 'secureConnect' : 'connect', () => this.handshake());
+    socket.on('data', (bytes: Buffer) => this.receive(bytes));
+    socket.on('error', (error) => this.onError(error));
+    socket.on('close', () => this.lost(socket));
+  }
+
+  /** AUTH and SELECT (as the URL asks) and CLIENT SETNAME go first; queued commands follow once each answered. */
+  private handshake(): void {
+    const user = decodeURIComponent(this.url.username);
+    const password = decodeURIComponent(this.url.password);
+    const database = Number(this.url.pathname.slice(1) || 0);
+    const steps: (string | number)[][] = [];
+    if (password) steps.push(user ? ['AUTH', user, password] : ['AUTH', password]);
+    if (database) steps.push(['SELECT', database]);
+    steps.push(['CLIENT', 'SETNAME', this.name]);
+    let left = steps.length;
+    const answered = () => {
+      left -= 1;
+      if (left > 0 || !this.socket) return;
+      this.ready = true;
+      this.attempts = 0;
+      this.onReady();
+      for (const command of this.queued.splice(0)) this.write(command);
+    };
+    // A refused step is told, then the connection is tried again as if it was lost.
+    const refused = (error: Error) => {
+      this.onError(error);
+      this.socket?.destroy();
+    };
+    for (const step of steps) this.write(this.command(step, answered, refused));
+  }
+
+  private command(args: (string | number)[], resolve: (reply: Reply) => void, reject: (error: Error) => void): PendingCommand {
+    const bytes = `*${args.length}\r\n${args.map((arg) => `$${Buffer.byteLength(String(arg))}\r\n${arg}\r\n`).join('')}`;
+    const command: PendingCommand = { bytes, resolve, reject, timer: setTimeout(() => this.timeOut(command), this.timeoutMs) };
+    return command;
+  }
+
+  private write(command: PendingCommand): void {
+    this.inFlight.push(command);
+    this.socket?.write(command.bytes);
+  }
+
+  private receive(bytes: Buffer): void {
+    this.received = this.received.length === 0 ? bytes : Buffer.concat([this.received, bytes]);
+    for (;;) {
+      const end = this.received.indexOf('\r\n');
+      if (end < 0) return;
+      const line = this.received.toString('utf8', 1, end);
+      let reply: Reply | Error;
+      let used = end + 2;
+      switch (this.received[0]) {
+        case 0x24: {
+          // $: a string of that many bytes, or null for -1.
+          const length = Number(line);
+          if (length < 0) reply = null;
+          else {
+            if (this.received.length < used + length + 2) return;
+            reply = this.received.toString('utf8', used, used + length);
+            used += length + 2;
+          }
+          break;
+        }
+        case 0x2d: // -: an error
+          reply = new Error(line);
+          break;
+        case 0x3a: // :: an integer
+          reply = Number(line);
+          break;
+        default: // +: a status
+          reply = line;
+      }
+      this.received = this.received.subarray(used);
+      const command = this.inFlight.shift();
+      if (!command) continue;
+      clearTimeout(command.timer);
+      if (reply instanceof Error) command.reject(reply);
+      else command.resolve(reply);
+    }
+  }
+
+  private timeOut(command: PendingCommand): void {
+    const waiting = this.queued.indexOf(command);
+    if (waiting >= 0) this.queued.splice(waiting, 1);
+    else this.socket?.destroy();
+    command.reject(new Error('Command timed out'));
+  }
+
+  private lost(socket: Socket): void {
+    if (this.socket !== socket) return;
+    this.socket = null;
+    this.ready = false;
+    this.received = Buffer.alloc(0);
+    for (const command of this.inFlight.splice(0)) {
+      clearTimeout(command.timer);
+      command.reject(new Error('Connection lost'));
+    }
+    if (this.closed) return;
+    this.attempts += 1;
+    setTimeout(() => this.closed || this.open(), Math.min(this.attempts * 200, 2_000));
+  }
+
+  private failAll(error: Error): void {
+    for (const command of [...this.inFlight.splice(0), ...this.queued.splice(0)]) {
+      clearTimeout(command.timer);
+      command.reject(error);
+    }
+  }
+}
+
+// Last, once everything above is defined.
+if (!isMainThread && parentPort && (workerData as Partial<LivenessThreadData> | undefined)?.replicaLiveness) {
+  run(parentPort, workerData as LivenessThreadData);
 }
