@@ -65,7 +65,7 @@ export class BatchPool {
   async admit(): Promise<Buffer> {
     if (this.idle.length > 0 || this.allocated < this.capacity) return this.take();
     return await new Promise<Buffer>((resolve) => {
-      if (this.waiting.length === 0) this.movedAt = Math.max(this.movedAt, performance.now());
+      if (this.waiting.length === 0) this.movedAt = performance.now();
       this.waiting.push(resolve);
       this.watchForStarvation();
     });
