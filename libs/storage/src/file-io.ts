@@ -57,7 +57,7 @@ export class BatchPool {
 
   constructor(
     private readonly allocate: () => Buffer,
-    private readonly capacity = 16,
+    private readonly capacity = 8,
     private readonly starvedAfterMs = 250,
   ) {}
 
