@@ -166,11 +166,12 @@ export class RedisConnection {
   private open(): void {
     const host = this.url.hostname.replace(/^\[(.*)\]$/, '$1');
     const port = Number(this.url.port || 6379);
+    const tls = this.url.protocol === 'rediss:';
     // The TLS module is loaded only for a rediss:// URL, to keep the thread small.
-    const socket = this.url.protocol === 'rediss:' ? process.getBuiltinModule('node:tls').connect({ host, port, servername: host }) : connectTcp({ host, port });
+    const socket = tls ? process.getBuiltinModule('node:tls').connect({ host, port, servername: host }) : connectTcp({ host, port });
     this.socket = socket;
     socket.setNoDelay(true);
-    socket.once(this.url.protocol === 'rediss:' ? 'secureConnect' : 'connect', () => this.handshake());
+    socket.once(tls ? 'secureConnect' : 'connect', () => this.handshake());
     socket.on('data', (bytes: Buffer) => this.receive(bytes));
     socket.on('error', (error) => this.onError(error));
     socket.on('close', () => this.lost(socket));

@@ -90,8 +90,10 @@ export class TusService {
     }
     const concat = request.uploadConcat === undefined ? null : parseUploadConcat(request.uploadConcat);
     const { fileName, contentType, metadata } = parseUploadMetadata(request.uploadMetadata);
-    if (concat?.kind === 'final' && request.withBody) throw finalTakesNoBytes();
-    if (concat?.kind === 'final') return this.concatenate(concat.uploadIds, { fileName, contentType, metadata }, request.caller, concat);
+    if (concat?.kind === 'final') {
+      if (request.withBody) throw finalTakesNoBytes();
+      return this.concatenate(concat.uploadIds, { fileName, contentType, metadata }, request.caller, concat);
+    }
 
     // A partial upload is an upload like any other, verified on its own; a final one takes its bytes.
     const fileSize = parseTusInteger('Upload-Length', request.uploadLength);
