@@ -45,7 +45,8 @@ function readAbSettings(env = process.env) {
  * started in the pair's order; `stop` removes them. Two services kept for a whole run let one
  * side win every pair: two runs comparing the same setting both ways round each had B ahead in
  * 8 of 8 pairs (medians 1.10× and 1.15×), where switching the setting within one service
- * measured 1.03×. New services each pair spread out wherever each happened to land.
+ * measured 1.03×. New services each pair spread whatever a service's placement does to it
+ * across both sides.
  */
 async function startPair(settings, order, workDir) {
   const pairCleanup = createCleanup();
@@ -73,6 +74,7 @@ async function main() {
   for (let pair = 1; pair <= settings.pairs; pair++) {
     const order = pair % 2 ? ['A', 'B'] : ['B', 'A'];
     const services = await startPair(settings, order, join(workDir, `pair-${pair}`));
+    // A new service's first upload runs while its code is still warming up: not measured.
     for (const name of order) await upload(services[name], 1);
     for (const streams of settings.streams) {
       const line = {};
