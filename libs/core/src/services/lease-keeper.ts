@@ -6,7 +6,9 @@ import { HeldLease } from '../ports/chunk-lease';
  * Keeps a chunk lease while its body makes progress, and stops the request from writing once
  * the lease may have passed to someone else. A body that goes silent is not renewed, so a
  * client's retry can take the chunk over after one lease TTL instead of waiting for the socket
- * to time out; if the silent body wakes up later, it is refused before it writes again.
+ * to time out; if the silent body wakes up later, it is refused before it writes again. Until
+ * the body is first asked for, the server is the one waiting (for its turn to write, under
+ * load), so that time keeps the lease too.
  */
 export class LeaseKeeper {
   private readonly logger = new Logger(LeaseKeeper.name);
@@ -15,6 +17,8 @@ export class LeaseKeeper {
   private heldUntil: number;
   private lost = false;
   private progressed = false;
+  /** A body is being watched that nobody has asked for yet. */
+  private bodyNotYetRead = false;
 
   constructor(
     private readonly lease: HeldLease,
@@ -27,7 +31,7 @@ export class LeaseKeeper {
   }
 
   private async renew(): Promise<void> {
-    if (!this.progressed || this.lost) return;
+    if ((!this.progressed && !this.bodyNotYetRead) || this.lost) return;
     this.progressed = false;
     const startedAt = Date.now();
     try {
@@ -40,7 +44,14 @@ export class LeaseKeeper {
   }
 
   /** Passes `body` through, refusing to go on once the lease may be gone. */
-  async *watch(body: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
+  watch(body: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
+    this.bodyNotYetRead = true;
+    return this.passThrough(body);
+  }
+
+  private async *passThrough(body: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
+    // A generator's code runs from its first `next`: the body has been asked for.
+    this.bodyNotYetRead = false;
     for await (const piece of body) {
       this.assertHeld();
       this.progressed = true;
